@@ -1,0 +1,64 @@
+"""Special-equipment traceability and emergency platform."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    from equipment.config import load_config
+    from equipment.core.db import sqlite_engine_options
+
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.update(load_config(overrides))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                          sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    register_extensions(app)
+    register_request_hooks(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from equipment.core import audit, db as core_db, errors
+    from equipment.extensions import api, db, migrate
+    from equipment.web import i18n
+    import equipment.models  # noqa: F401  every domain's tables on the metadata
+
+    db.init_app(app)
+    core_db.init_app(app)
+    audit.init_session_hooks()
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
+    api.init_app(app)
+    errors.init_app(app)  # after the Api, so our envelope wins over flask-smorest's
+    i18n.init_app(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from equipment.auth.service import load_request_actor
+    from equipment.core import csrf, security_headers
+
+    app.before_request(load_request_actor)
+    app.before_request(csrf.protect)
+    app.after_request(security_headers.apply)
+    app.jinja_env.globals["csrf_token"] = csrf.csrf_token
+
+
+def register_blueprints(app: Flask) -> None:
+    from equipment import views as root_views
+    from equipment.extensions import api
+
+    for blp in root_views.api_blueprints():
+        api.register_blueprint(blp)
+    for bp in root_views.page_blueprints():
+        app.register_blueprint(bp)
+
+
+def register_cli(app: Flask) -> None:
+    from equipment import cli
+    cli.register(app)
+
+
+def _migrations_dir():
+    from pathlib import Path
+    return Path(__file__).resolve().parent.parent / "migrations"

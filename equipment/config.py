@@ -1,0 +1,84 @@
+"""Settings from EQUIPMENT_* environment variables (DESIGN.md contract)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULTS = {
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    "TRAPPED_AFTER_S": 45.0,
+    "STOP_OUTSIDE_ZONE_AFTER_S": 45.0,
+    "OFFLINE_AFTER_S": 180.0,
+    "ACCEPT_DEADLINE_S": 300.0,
+    "ARRIVAL_DEADLINE_S": 1800.0,
+    "LEVEL2_RADIUS_M": 10000.0,
+    "PUBLIC_RATE_LIMIT": "120/60",  # requests / seconds per client address
+    "LOGIN_RATE_LIMIT": "20/60",
+    "LOGIN_LOCKOUT_AFTER": 5,
+    "LOGIN_LOCKOUT_S": 900,
+    "TOKEN_TTL_S": 12 * 3600,
+    "HOTLINE": "96333",
+    "TILE_URL": "",
+    "TIMEZONE": "Asia/Shanghai",
+}
+FLOATS = {"TRAPPED_AFTER_S", "STOP_OUTSIDE_ZONE_AFTER_S", "OFFLINE_AFTER_S", "ACCEPT_DEADLINE_S",
+          "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M"}
+INTS = {"LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S"}
+
+
+def instance_dir() -> Path:
+    path = Path(os.environ.get("EQUIPMENT_INSTANCE_DIR", "instance")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(inst: Path) -> str:
+    """A dev install gets a random key persisted beside its database, never a fixed default."""
+    if os.environ.get("EQUIPMENT_SECRET_KEY"):
+        return os.environ["EQUIPMENT_SECRET_KEY"]
+    key_file = inst / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    inst = instance_dir()
+    cfg: dict = {}
+    for name, default in DEFAULTS.items():
+        raw = os.environ.get(f"EQUIPMENT_{name}")
+        if raw is None:
+            cfg[name] = default
+        elif name in FLOATS:
+            cfg[name] = float(raw)
+        elif name in INTS:
+            cfg[name] = int(raw)
+        else:
+            cfg[name] = raw
+    cfg["INSTANCE_DIR"] = str(inst)
+    cfg["SQLALCHEMY_DATABASE_URI"] = os.environ.get(
+        "EQUIPMENT_DATABASE_URL", f"sqlite:///{inst / 'equipment.db'}")
+    cfg["MQTT_URL"] = os.environ.get("EQUIPMENT_MQTT_URL") or None
+    cfg["SECRET_KEY"] = _secret_key(inst)
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["SESSION_COOKIE_SECURE"] = cfg["PUBLIC_BASE_URL"].startswith("https://")
+    cfg["JSON_SORT_KEYS"] = False
+    cfg.update(_openapi_settings())
+    cfg.update(overrides or {})
+    return cfg
+
+
+def _openapi_settings() -> dict:
+    return {
+        "API_TITLE": "Special equipment platform",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        # Served by our own route from the swagger-ui-bundle package: no CDN.
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs-assets/",
+    }

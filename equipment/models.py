@@ -1,0 +1,4 @@
+"""Every domain's models, so the metadata (and Alembic) sees all tables."""
+from equipment.core.audit import AuditLog  # noqa: F401
+from equipment.auth.models import ApiToken, User  # noqa: F401
+from equipment.registry.models import Category, Component, Equipment, HistoryEvent, Organization, QrTag  # noqa: F401

@@ -1,0 +1,66 @@
+"""Appending to and verifying the per-unit hash chain."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from equipment.core.actor import SYSTEM, current_actor
+from equipment.core.models import utcnow
+from equipment.extensions import db
+from equipment.registry import trace
+from equipment.registry.models import Equipment, HistoryEvent
+
+
+def _lock_unit(equipment_id: int) -> Equipment:
+    # Row lock on PostgreSQL serialises appends per unit; SQLite already serialises writers.
+    stmt = select(Equipment).where(Equipment.id == equipment_id).with_for_update()
+    return db.session.scalars(stmt).one()
+
+
+def append(*, equipment_id: int, kind: str, data: dict | None = None, at=None) -> HistoryEvent:
+    """Append one record; the caller's transaction commits it together with the change it records."""
+    if kind not in trace.HISTORY_KINDS:
+        raise ValueError(f"unknown history kind {kind}")
+    unit = _lock_unit(equipment_id)
+    actor = current_actor() or SYSTEM
+    at = at or utcnow()
+    seq = unit.history_count + 1
+    prev = unit.history_head or trace.GENESIS
+    data = trace.canonical_data(data or {})
+    digest = trace.record_hash(equipment_id=equipment_id, seq=seq, kind=kind, at_iso=trace.at_iso(at),
+                               actor_name=actor.username, actor_org_id=actor.org_id, data=data,
+                               prev_hash=prev)
+    event = HistoryEvent(equipment_id=equipment_id, seq=seq, kind=kind, at=at, actor_name=actor.username,
+                         actor_org_id=actor.org_id, data=data, prev_hash=prev, hash=digest)
+    db.session.add(event)
+    unit.history_count = seq
+    unit.history_head = digest
+    return event
+
+
+def events_of(equipment_id: int) -> list[HistoryEvent]:
+    stmt = select(HistoryEvent).where(HistoryEvent.equipment_id == equipment_id).order_by(HistoryEvent.seq)
+    return list(db.session.scalars(stmt))
+
+
+def verify(equipment_id: int) -> str | None:
+    unit = db.session.get(Equipment, equipment_id)
+    return trace.verify_chain(events_of(equipment_id), anchor_count=unit.history_count,
+                              anchor_head=unit.history_head)
+
+
+def verify_all(progress=None):
+    """Yield (equipment_id, problem) for every broken chain; streams units in id order."""
+    last_id = 0
+    while True:
+        ids = list(db.session.scalars(select(Equipment.id).where(Equipment.id > last_id)
+                                      .order_by(Equipment.id).limit(1000)))
+        if not ids:
+            return
+        for eid in ids:
+            problem = verify(eid)
+            if progress:
+                progress(1)
+            if problem:
+                yield eid, problem
+        last_id = ids[-1]
+        db.session.expunge_all()

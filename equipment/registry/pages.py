@@ -1,0 +1,56 @@
+"""Registry pages: the public scan page and the unit page for logged-in users."""
+from flask import Blueprint, g, render_template
+
+from equipment.core import ratelimit
+from equipment.core.errors import Gone, NotFound
+from equipment.registry import service
+
+bp = Blueprint("registry_pages", __name__)
+
+# Other domains add what a crew member or inspector can do from a scan: (roles, label key, url template).
+SCAN_ACTIONS: list[tuple[frozenset, str, str]] = []
+
+
+def scan_action(roles, label, url_template):
+    SCAN_ACTIONS.append((frozenset(roles), label, url_template))
+
+
+def _actions_for(unit) -> list[dict]:
+    actor = g.get("actor")
+    if actor is None:
+        return []
+    try:
+        service.get_equipment(actor=actor, equipment_id=unit.id)
+    except NotFound:
+        return []
+    return [{"label": label, "url": url.format(id=unit.id)}
+            for roles, label, url in SCAN_ACTIONS if actor.role in roles or actor.role == "admin"]
+
+
+@bp.route("/q/<string:tag>")
+def scan(tag):
+    ratelimit.check("public", "PUBLIC_RATE_LIMIT")
+    try:
+        unit = service.resolve_tag(tag)
+    except Gone:
+        return render_template("registry/void.html"), 410
+    except NotFound:
+        return render_template("registry/unknown.html"), 404
+    view = service.public_view(unit)
+    return render_template("registry/public.html", v=view, unit_id=unit.id, actions=_actions_for(unit),
+                           tag=tag)
+
+
+@bp.route("/units/<int:equipment_id>")
+def unit_page(equipment_id):
+    from equipment.auth.service import require_actor
+    actor = require_actor()
+    unit = service.get_equipment(actor=actor, equipment_id=equipment_id)
+    trace = service.trace_of(actor=actor, equipment_id=equipment_id)
+    return render_template("registry/unit.html", unit=unit, view=service.public_view(unit), trace=trace,
+                           components=service.components_of(actor=actor, equipment_id=equipment_id),
+                           panels=[p(unit) for p in UNIT_PANELS])
+
+
+# Other domains contribute HTML panels to the unit page (latest state, alarms, incidents...).
+UNIT_PANELS: list = []

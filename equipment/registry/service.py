@@ -1,0 +1,341 @@
+"""Registry public functions: organisations, equipment, components, history, tags, public view.
+
+Other domains call the registry only through this module.
+"""
+from __future__ import annotations
+
+from sqlalchemy import false, or_, select, true
+from sqlalchemy.exc import IntegrityError
+
+from equipment.core.actor import Actor
+from equipment.core.db import atomic, paginate
+from equipment.core.errors import Conflict, Forbidden, Invalid, NotFound
+from equipment.core.geo import point
+from equipment.extensions import db
+from equipment.registry import history, identifiers
+from equipment.registry.models import Category, Component, Equipment, Organization
+from equipment.registry.schemas import ATTRIBUTE_SCHEMAS
+from equipment.registry.tags import (active_tag, issue_tag, public_view, resolve_tag,  # noqa: F401
+                                     revoke_tag, tags_for)
+
+WIDE_READ_ROLES = {"admin", "regulator", "dispatcher"}  # the 96333 centre must locate any unit
+IDENTIFIERS = {
+    "device_code": identifiers.validate_device_code,
+    "registration_code": identifiers.validate_registration_code,
+    "use_certificate_no": identifiers.validate_use_certificate_no,
+    "rescue_code": identifiers.validate_rescue_code,
+    "cylinder_code": identifiers.validate_cylinder_code,
+}
+append_history = history.append
+verify_history = history.verify
+
+
+# --- organisations -------------------------------------------------------------------------------
+
+@atomic
+def create_organization(*, actor: Actor, kind: str, name: str, code: str, **fields) -> Organization:
+    if not actor.is_global:
+        raise Forbidden("Only regulators register organisations")
+    try:
+        code = identifiers.validate_credit_code(code)
+    except identifiers.IdentifierError as err:
+        raise Invalid("Invalid credit code", details={"code": [str(err), err.zh]}) from None
+    if db.session.scalar(select(Organization.id).where(Organization.code == code)):
+        raise Conflict("Organisation already registered", details={"code": ["already exists"]})
+    org = Organization(kind=kind, name=name, code=code, **fields)
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def get_organization(org_id: int) -> Organization:
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        raise NotFound("No such organisation")
+    return org
+
+
+def list_organizations(*, actor: Actor, kind: str | None = None, page: int = 1, per_page: int = 50) -> dict:
+    stmt = select(Organization).order_by(Organization.id)
+    if kind:
+        stmt = stmt.where(Organization.kind == kind)
+    if not actor.is_global and actor.role != "dispatcher":
+        stmt = stmt.where(Organization.id == actor.org_id)
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+# --- equipment -----------------------------------------------------------------------------------
+
+def visible_clause(actor: Actor):
+    if actor.role in WIDE_READ_ROLES:
+        return true()
+    if actor.org_id is None:
+        return false()
+    return or_(Equipment.user_org_id == actor.org_id, Equipment.maintenance_org_id == actor.org_id,
+               Equipment.maker_org_id == actor.org_id)
+
+
+def get_equipment(*, actor: Actor, equipment_id: int) -> Equipment:
+    """Another organisation's unit answers 404, not 403: ids must not be probeable."""
+    unit = db.session.scalar(select(Equipment).where(Equipment.id == equipment_id, visible_clause(actor)))
+    if unit is None:
+        raise NotFound("No such equipment")
+    return unit
+
+
+def load_equipment(equipment_id: int) -> Equipment | None:
+    """Unscoped, for machine callers (telemetry, jobs) that already hold a binding."""
+    return db.session.get(Equipment, equipment_id)
+
+
+def find_by_rescue_code(code: str) -> Equipment | None:
+    return db.session.scalar(select(Equipment).where(Equipment.rescue_code == code))
+
+
+def resolve_category(value: str) -> Category:
+    stmt = select(Category).where(or_(Category.code == value, Category.family == value))
+    cats = db.session.scalars(stmt.order_by(Category.code)).all()
+    if not cats:
+        raise Invalid("Unknown category", details={"category": [f"unknown category {value!r}"]})
+    return cats[0]
+
+
+def _validate_identifiers(data: dict) -> dict:
+    errors, clean = {}, {}
+    for key, check in IDENTIFIERS.items():
+        if data.get(key) in (None, ""):
+            continue
+        try:
+            clean[key] = check(data[key])
+        except identifiers.IdentifierError as err:
+            errors[key] = [str(err), err.zh]
+    if errors:
+        raise Invalid("Invalid identifiers", details=errors)
+    return clean
+
+
+def _validate_attributes(family: str, attrs: dict, *, partial: bool = False) -> dict:
+    schema = ATTRIBUTE_SCHEMAS.get(family)
+    if schema is None:
+        return attrs
+    from marshmallow import ValidationError
+    try:
+        loaded = schema(partial=partial).load(attrs)
+    except ValidationError as err:
+        raise Invalid("Invalid attributes", details={"attributes": err.normalized_messages()}) from None
+    return schema().dump(loaded)
+
+
+def _check_orgs(data: dict) -> None:
+    errors = {}
+    for key in ("user_org_id", "maintenance_org_id", "maker_org_id"):
+        if data.get(key) is not None and db.session.get(Organization, data[key]) is None:
+            errors[key] = ["no such organisation"]
+    if errors:
+        raise Invalid("Unknown organisation", details=errors)
+
+
+def _may_register(actor: Actor, user_org_id: int) -> None:
+    if actor.is_global or (actor.role == "owner" and actor.org_id == user_org_id):
+        return
+    raise Forbidden("You may not register equipment for this organisation")
+
+
+def _unique_conflict(err: IntegrityError):
+    text = str(err.orig).lower()
+    field = next((k for k in IDENTIFIERS if k in text), "identifier")
+    return Conflict("Identifier already registered", details={field: ["already registered"]})
+
+
+def build_equipment(data: dict) -> Equipment:
+    """Validate and construct (no flush); shared by the API and the CSV importer."""
+    cat = resolve_category(data["category"])
+    ids = _validate_identifiers(data)
+    _check_orgs(data)
+    if cat.family == "elevator" and not data.get("location"):
+        raise Invalid("Location required", details={"location": ["elevators need a location"]})
+    loc = data.get("location")
+    return Equipment(
+        family=cat.family, category_code=cat.code, address=data["address"],
+        district_code=data.get("district_code"), location=point(loc["lat"], loc["lon"]) if loc else None,
+        user_org_id=data["user_org_id"], maintenance_org_id=data.get("maintenance_org_id"),
+        maker_org_id=data.get("maker_org_id"), status=data.get("status") or "in_service",
+        attributes=_validate_attributes(cat.family, data.get("attributes") or {}), **ids)
+
+
+@atomic
+def create_equipment(*, actor: Actor, **data) -> Equipment:
+    _may_register(actor, data["user_org_id"])
+    components = data.pop("components", [])
+    unit = build_equipment(data)
+    db.session.add(unit)
+    try:
+        db.session.flush()
+    except IntegrityError as err:
+        raise _unique_conflict(err) from None
+    for comp in components:
+        db.session.add(Component(equipment_id=unit.id, **comp))
+    history.append(equipment_id=unit.id, kind="registered",
+                   data={"category": unit.category_code, "address": unit.address, **ids_of(unit)})
+    issue_tag(equipment_id=unit.id)
+    return unit
+
+
+def ids_of(unit: Equipment) -> dict:
+    return {k: getattr(unit, k) for k in IDENTIFIERS if getattr(unit, k)}
+
+
+def _may_change(actor: Actor, unit: Equipment) -> None:
+    if actor.is_global or (actor.role == "owner" and actor.org_id == unit.user_org_id):
+        return
+    raise Forbidden("You may not change this unit")
+
+
+@atomic
+def update_equipment(*, actor: Actor, equipment_id: int, **changes) -> Equipment:
+    unit = get_equipment(actor=actor, equipment_id=equipment_id)
+    _may_change(actor, unit)
+    ids = _validate_identifiers(changes)
+    _check_orgs(changes)
+    if "attributes" in changes:
+        merged = {**(unit.attributes or {}), **changes.pop("attributes")}
+        unit.attributes = _validate_attributes(unit.family, merged)
+    if "location" in changes:
+        loc = changes.pop("location")
+        unit.location = point(loc["lat"], loc["lon"]) if loc else None
+        history.append(equipment_id=unit.id, kind="relocated", data={"location": loc})
+    for key, value in {**changes, **ids}.items():
+        setattr(unit, key, value)
+    try:
+        db.session.flush()
+    except IntegrityError as err:
+        raise _unique_conflict(err) from None
+    history.append(equipment_id=unit.id, kind="updated", data={k: str(v) for k, v in changes.items()})
+    return unit
+
+
+@atomic
+def set_status(*, equipment_id: int, status: str, reason: str, kind: str | None = None) -> Equipment:
+    """Used by inspections and others; records the change in the unit's history."""
+    unit = db.session.get(Equipment, equipment_id)
+    if unit is None:
+        raise NotFound("No such equipment")
+    if unit.status != status:
+        old, unit.status = unit.status, status
+        history.append(equipment_id=unit.id, kind=kind or "updated",
+                       data={"status": [old, status], "reason": reason})
+    return unit
+
+
+def search_equipment(*, actor: Actor, q=None, category=None, status=None, district_code=None, org_id=None,
+                     component_kind=None, component_maker=None, component_model=None,
+                     page=1, per_page=50) -> dict:
+    stmt = select(Equipment).where(visible_clause(actor)).order_by(Equipment.id)
+    if q:
+        q = q.strip().upper()
+        stmt = stmt.where(or_(*(getattr(Equipment, k) == q for k in IDENTIFIERS)))
+    if category:
+        stmt = stmt.where(or_(Equipment.family == category, Equipment.category_code == category))
+    if status:
+        stmt = stmt.where(Equipment.status == status)
+    if district_code:
+        stmt = stmt.where(Equipment.district_code == district_code)
+    if org_id:
+        stmt = stmt.where(or_(Equipment.user_org_id == org_id, Equipment.maintenance_org_id == org_id,
+                              Equipment.maker_org_id == org_id))
+    if component_kind or component_maker or component_model:
+        stmt = stmt.where(Equipment.id.in_(_component_filter(component_kind, component_maker, component_model)))
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def _component_filter(kind, maker, model):
+    # Currently fitted components only: a recall targets what is in the car today.
+    sub = select(Component.equipment_id).where(Component.removed_on.is_(None))
+    if kind:
+        sub = sub.where(Component.kind == kind)
+    if maker:
+        sub = sub.where(Component.maker == maker)
+    if model:
+        sub = sub.where(Component.model == model)
+    return sub
+
+
+# --- components ----------------------------------------------------------------------------------
+
+@atomic
+def add_component(*, actor: Actor, equipment_id: int, **data) -> Component:
+    unit = get_equipment(actor=actor, equipment_id=equipment_id)
+    if not (actor.is_global or actor.org_id in (unit.user_org_id, unit.maintenance_org_id)):
+        raise Forbidden("You may not change this unit")
+    comp = Component(equipment_id=unit.id, **data)
+    db.session.add(comp)
+    db.session.flush()
+    history.append(equipment_id=unit.id, kind="modified",
+                   data={"component": {k: str(v) for k, v in data.items()}})
+    return comp
+
+
+def components_of(*, actor: Actor, equipment_id: int) -> list[Component]:
+    get_equipment(actor=actor, equipment_id=equipment_id)
+    stmt = select(Component).where(Component.equipment_id == equipment_id).order_by(Component.id)
+    return list(db.session.scalars(stmt))
+
+
+# --- history -------------------------------------------------------------------------------------
+
+def trace_of(*, actor: Actor, equipment_id: int) -> dict:
+    get_equipment(actor=actor, equipment_id=equipment_id)
+    problem = history.verify(equipment_id)
+    return {"equipment_id": equipment_id, "verified": problem is None, "problem": problem,
+            "items": history.events_of(equipment_id)}
+
+
+@atomic
+def record_history(*, actor: Actor, equipment_id: int, kind: str, data: dict) -> object:
+    unit = get_equipment(actor=actor, equipment_id=equipment_id)
+    if not (actor.is_global or actor.org_id in (unit.user_org_id, unit.maintenance_org_id)):
+        raise Forbidden("You may not write this unit's history")
+    return history.append(equipment_id=equipment_id, kind=kind, data=data)
+
+
+def list_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.code)))
+
+
+# --- tags ----------------------------------------------------------------------------------------
+
+def _may_manage_tags(actor: Actor, unit: Equipment) -> None:
+    if not (actor.is_global or actor.org_id in (unit.user_org_id, unit.maintenance_org_id)):
+        raise Forbidden("You may not manage this unit's tags")
+
+
+@atomic
+def reissue_tag(*, actor: Actor, equipment_id: int) -> object:
+    unit = get_equipment(actor=actor, equipment_id=equipment_id)
+    _may_manage_tags(actor, unit)
+    return issue_tag(equipment_id=unit.id)
+
+
+@atomic
+def void_tag(*, actor: Actor, equipment_id: int, reason: str) -> object:
+    unit = get_equipment(actor=actor, equipment_id=equipment_id)
+    _may_manage_tags(actor, unit)
+    return revoke_tag(equipment_id=unit.id, reason=reason)
+
+
+def tag_of(*, actor: Actor, equipment_id: int):
+    unit = get_equipment(actor=actor, equipment_id=equipment_id)
+    tag = active_tag(unit.id)
+    if tag is None:
+        raise NotFound("This unit has no active tag")
+    return tag
+
+
+def label_items(*, actor: Actor, equipment_ids: list[int]) -> list[tuple[Equipment, object]]:
+    units = db.session.scalars(select(Equipment).where(Equipment.id.in_(equipment_ids), visible_clause(actor))
+                               .order_by(Equipment.id)).all()
+    missing = sorted(set(equipment_ids) - {u.id for u in units})
+    if missing:
+        raise NotFound("Unknown equipment ids", details={"ids": [str(i) for i in missing[:20]]})
+    tags = tags_for([u.id for u in units])
+    return [(u, tags.get(u.id)) for u in units]

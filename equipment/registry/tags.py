@@ -1,0 +1,103 @@
+"""QR tags: issue, revoke, resolve, and the public view of a tagged unit."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from equipment.core.errors import Gone, NotFound
+from equipment.core.models import utcnow
+from equipment.extensions import db
+from equipment.registry import history, qr
+from equipment.registry.models import Category, Equipment, Organization, QrTag
+
+
+def issue_tag(*, equipment_id: int) -> QrTag:
+    """A new random tag; any active one is revoked (a damaged label is replaced, never reused)."""
+    for old in db.session.scalars(select(QrTag).where(QrTag.equipment_id == equipment_id,
+                                                      QrTag.active.is_(True))):
+        _revoke(old, "reissued")
+    tag = QrTag(tag=qr.new_tag(), equipment_id=equipment_id, active=True)
+    db.session.add(tag)
+    history.append(equipment_id=equipment_id, kind="tag_issued", data={"tag_id_prefix": tag.tag[:4]})
+    return tag
+
+
+def _revoke(tag: QrTag, reason: str) -> None:
+    tag.active = False
+    tag.revoked_at = utcnow()
+    tag.revoke_reason = reason
+    history.append(equipment_id=tag.equipment_id, kind="tag_revoked",
+                   data={"tag_id_prefix": tag.tag[:4], "reason": reason})
+
+
+def revoke_tag(*, equipment_id: int, reason: str) -> QrTag | None:
+    tag = active_tag(equipment_id)
+    if tag is None:
+        raise NotFound("This unit has no active tag")
+    _revoke(tag, reason)
+    return tag
+
+
+def active_tag(equipment_id: int) -> QrTag | None:
+    return db.session.scalar(select(QrTag).where(QrTag.equipment_id == equipment_id, QrTag.active.is_(True)))
+
+
+def tags_for(equipment_ids: list[int]) -> dict[int, QrTag]:
+    stmt = select(QrTag).where(QrTag.equipment_id.in_(equipment_ids), QrTag.active.is_(True))
+    return {t.equipment_id: t for t in db.session.scalars(stmt)}
+
+
+def tag_url(tag: str) -> str:
+    return qr.tag_url(current_app.config["PUBLIC_BASE_URL"], tag)
+
+
+def resolve_tag(tag: str) -> Equipment:
+    """Unknown and malformed tags answer alike (404); a revoked tag is void (410)."""
+    if not qr.is_well_formed_tag(tag):
+        raise NotFound("Unknown tag / 未找到该标签")
+    row = db.session.execute(select(QrTag, Equipment).join(Equipment, Equipment.id == QrTag.equipment_id)
+                             .where(QrTag.tag == tag)).first()
+    if row is None:
+        raise NotFound("Unknown tag / 未找到该标签")
+    if not row.QrTag.active:
+        raise Gone("This tag is void / 此标签已作废", code="tag_revoked")
+    return row.Equipment
+
+
+def today_local() -> dt.date:
+    return dt.datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def effective_status(unit: Equipment) -> str:
+    """Overdue shows the moment the due date passes, before the daily refresh job runs."""
+    if unit.status == "in_service" and unit.next_inspection_due and unit.next_inspection_due < today_local():
+        return "overdue"
+    return unit.status
+
+
+def _org_brief(org_id: int | None) -> dict | None:
+    org = db.session.get(Organization, org_id) if org_id else None
+    return {"name": org.name, "phone": org.phone} if org else None
+
+
+def public_view(unit: Equipment) -> dict:
+    """Only what a passer-by may see: no personal data, no internal ids."""
+    cat = db.session.get(Category, unit.category_code)
+    last = None
+    if unit.last_inspection_date:
+        last = {"date": unit.last_inspection_date.isoformat(), "conclusion": unit.last_inspection_conclusion}
+    user_unit = _org_brief(unit.user_org_id)
+    return {
+        "category": unit.family, "category_name": cat.name_zh if cat else unit.family,
+        "category_name_en": cat.name_en if cat else unit.family,
+        "device_code": unit.device_code, "registration_code": unit.registration_code,
+        "rescue_code": unit.rescue_code, "cylinder_code": unit.cylinder_code, "address": unit.address,
+        "status": effective_status(unit), "last_inspection": last,
+        "next_inspection_due": unit.next_inspection_due, "last_maintenance": unit.last_maintenance_at,
+        "maintenance_unit": _org_brief(unit.maintenance_org_id),
+        "user_unit": {"name": user_unit["name"]} if user_unit else None,
+        "hotline": current_app.config["HOTLINE"],
+    }

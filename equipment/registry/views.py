@@ -1,0 +1,143 @@
+"""Registry REST API (thin: schema in, one service call, schema out)."""
+from flask import Response
+from flask_smorest import Blueprint
+
+from equipment.auth.service import require_actor
+from equipment.core import ratelimit
+from equipment.registry import labels, qr, schemas, service
+from equipment.registry.tags import tag_url
+
+orgs = Blueprint("organizations", __name__, url_prefix="/api/v1/organizations", description="Organisations")
+units = Blueprint("equipment", __name__, url_prefix="/api/v1/equipment", description="Equipment registry")
+public = Blueprint("public", __name__, url_prefix="/api/v1/public", description="Public scan view")
+api_blueprints = [orgs, units, public]
+
+
+@orgs.route("", methods=["POST"])
+@orgs.arguments(schemas.OrganizationIn)
+@orgs.response(201, schemas.OrganizationOut)
+def create_org(body):
+    return service.create_organization(actor=require_actor(), **body)
+
+
+@orgs.route("", methods=["GET"])
+@orgs.response(200, schemas.Page)
+def list_orgs():
+    from flask import request
+    result = service.list_organizations(actor=require_actor(), kind=request.args.get("kind"),
+                                        page=request.args.get("page", 1, type=int),
+                                        per_page=request.args.get("per_page", 50, type=int))
+    result["items"] = schemas.OrganizationOut(many=True).dump(result["items"])
+    return result
+
+
+@units.route("", methods=["POST"])
+@units.arguments(schemas.EquipmentIn)
+@units.response(201, schemas.EquipmentOut)
+def create_unit(body):
+    return service.create_equipment(actor=require_actor(), **body)
+
+
+@units.route("", methods=["GET"])
+@units.arguments(schemas.EquipmentQuery, location="query")
+@units.response(200, schemas.EquipmentPage)
+def list_units(args):
+    return service.search_equipment(actor=require_actor(), **args)
+
+
+@units.route("/<int:equipment_id>", methods=["GET"])
+@units.response(200, schemas.EquipmentOut)
+def get_unit(equipment_id):
+    return service.get_equipment(actor=require_actor(), equipment_id=equipment_id)
+
+
+@units.route("/<int:equipment_id>", methods=["PATCH"])
+@units.arguments(schemas.EquipmentPatch)
+@units.response(200, schemas.EquipmentOut)
+def patch_unit(body, equipment_id):
+    return service.update_equipment(actor=require_actor(), equipment_id=equipment_id, **body)
+
+
+@units.route("/<int:equipment_id>/trace", methods=["GET"])
+@units.response(200, schemas.TraceOut)
+def trace(equipment_id):
+    return service.trace_of(actor=require_actor(), equipment_id=equipment_id)
+
+
+@units.route("/<int:equipment_id>/history", methods=["POST"])
+@units.arguments(schemas.HistoryIn)
+@units.response(201, schemas.HistoryOut)
+def add_history(body, equipment_id):
+    return service.record_history(actor=require_actor(), equipment_id=equipment_id, **body)
+
+
+@units.route("/<int:equipment_id>/components", methods=["GET"])
+@units.response(200, schemas.ComponentOut(many=True))
+def list_components(equipment_id):
+    return service.components_of(actor=require_actor(), equipment_id=equipment_id)
+
+
+@units.route("/<int:equipment_id>/components", methods=["POST"])
+@units.arguments(schemas.ComponentIn)
+@units.response(201, schemas.ComponentOut)
+def add_component(body, equipment_id):
+    return service.add_component(actor=require_actor(), equipment_id=equipment_id, **body)
+
+
+def _tag_out(tag):
+    return {"tag": tag.tag, "url": tag_url(tag.tag), "active": tag.active, "issued_at": tag.issued_at}
+
+
+@units.route("/<int:equipment_id>/tag", methods=["GET"])
+@units.response(200, schemas.TagOut)
+def get_tag(equipment_id):
+    return _tag_out(service.tag_of(actor=require_actor(), equipment_id=equipment_id))
+
+
+@units.route("/<int:equipment_id>/tag", methods=["POST"])
+@units.response(201, schemas.TagOut)
+def reissue(equipment_id):
+    return _tag_out(service.reissue_tag(actor=require_actor(), equipment_id=equipment_id))
+
+
+@units.route("/<int:equipment_id>/tag/revoke", methods=["POST"])
+@units.arguments(schemas.RevokeIn)
+@units.response(200, schemas.TagOut)
+def revoke(body, equipment_id):
+    return _tag_out(service.void_tag(actor=require_actor(), equipment_id=equipment_id, **body))
+
+
+@units.route("/<int:equipment_id>/qr.png", methods=["GET"])
+@units.response(200, content_type="image/png")
+def qr_png(equipment_id):
+    tag = service.tag_of(actor=require_actor(), equipment_id=equipment_id)
+    return Response(qr.qr_png(tag_url(tag.tag)), mimetype="image/png")
+
+
+@units.route("/<int:equipment_id>/qr.svg", methods=["GET"])
+@units.response(200, content_type="image/svg+xml")
+def qr_svg(equipment_id):
+    tag = service.tag_of(actor=require_actor(), equipment_id=equipment_id)
+    return Response(qr.qr_svg(tag_url(tag.tag)), mimetype="image/svg+xml")
+
+
+@units.route("/labels.pdf", methods=["GET"])
+@units.arguments(schemas.LabelQuery, location="query")
+@units.response(200, content_type="application/pdf")
+def label_sheet(args):
+    items = service.label_items(actor=require_actor(), equipment_ids=args.pop("ids"))
+    pdf = labels.label_sheet_pdf([_label(u, t) for u, t in items if t is not None], **args)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": "inline; filename=labels.pdf"})
+
+
+def _label(unit, tag):
+    code = unit.rescue_code or unit.device_code or unit.registration_code or unit.cylinder_code
+    return labels.Label(url=tag_url(tag.tag), code_line=code, category=unit.family)
+
+
+@public.route("/<string:tag>", methods=["GET"])
+@public.response(200, schemas.PublicView)
+def public_unit(tag):
+    ratelimit.check("public", "PUBLIC_RATE_LIMIT")
+    return service.public_view(service.resolve_tag(tag))

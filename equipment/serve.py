@@ -1,0 +1,57 @@
+"""`equipment serve` (all in one process) and `equipment web` (the web process alone)."""
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+log = logging.getLogger("equipment.serve")
+
+# Modules with start(app) -> stop callable, started by `serve` in this order when present.
+BACKGROUND = ("equipment.telemetry.runtime", "equipment.jobs_runtime")
+
+
+def serve_commands():
+    return [serve, web]
+
+
+def start_background(app) -> list:
+    stoppers = []
+    for name in BACKGROUND:
+        try:
+            module = __import__(name, fromlist=["start"])
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue
+        stoppers.append(module.start(app))
+    return stoppers
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve(host, port):
+    """Web + telemetry consumer + jobs in one process (the embedded default)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = current_app._get_current_object()
+    stoppers = start_background(app)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        for stop in reversed(stoppers):
+            stop()
+
+
+@click.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def web(host, port, workers):
+    """The web process alone, under gunicorn."""
+    import os
+    os.execvp("gunicorn", ["gunicorn", "-w", str(workers), "-b", f"{host}:{port}", "--access-logfile", "-",
+                           "wsgi:app"])

@@ -1,0 +1,105 @@
+"""Test fixtures: every DB test runs on PostgreSQL + PostGIS and on SQLite + SpatiaLite.
+
+The `app` fixture is parametrised by backend at session scope; each test gets a connection-level
+transaction that is rolled back at the end (SQLAlchemy 2 `join_transaction_mode="create_savepoint"`),
+so service functions can commit freely.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+BACKENDS = os.environ.get("EQUIPMENT_TEST_BACKENDS", "postgresql,sqlite").split(",")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    from tests.support.pg import PgCluster
+    cluster = PgCluster()
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def test_config(url: str, instance_dir: str) -> dict:
+    return {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "PUBLIC_RATE_LIMIT": "100000/60",
+            "LOGIN_RATE_LIMIT": "100000/60", "PUBLIC_BASE_URL": "https://tags.example.test",
+            "INSTANCE_DIR": instance_dir}
+
+
+def make_app(url: str):
+    from flask_migrate import upgrade
+
+    from equipment import create_app
+    inst = tempfile.mkdtemp(prefix="equipment-test-")
+    os.environ["EQUIPMENT_INSTANCE_DIR"] = inst
+    app = create_app(test_config(url, inst))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def app(request):
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create_database("unit")
+    else:
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='equipment-sqlite-')}/unit.db"
+    application = make_app(url)
+    yield application
+    from equipment.extensions import db
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def backend(app) -> str:
+    return "sqlite" if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else "postgresql"
+
+
+def _bound_session_class():
+    from flask_sqlalchemy.session import Session
+
+    class BoundSession(Session):
+        """Flask-SQLAlchemy routes queries to its engines; a test pins them to its own connection."""
+        def get_bind(self, *args, **kwargs):
+            return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+    return BoundSession
+
+
+_BoundSession = None
+
+
+@pytest.fixture()
+def db(app):
+    """A per-test transaction rolled back at the end; commits inside become savepoint releases."""
+    global _BoundSession
+    from equipment.extensions import db as _db
+    _BoundSession = _BoundSession or _bound_session_class()
+    with app.app_context():
+        conn = _db.engine.connect()
+        outer = conn.begin()
+        original = _db.session
+        _db.session = _db._make_scoped_session({"bind": conn, "join_transaction_mode": "create_savepoint",
+                                                "class_": _BoundSession})
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            outer.rollback()
+            conn.close()
+
+
+@pytest.fixture()
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture()
+def f(db):
+    from tests.factories import Factory
+    return Factory(db)
