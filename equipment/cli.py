@@ -30,8 +30,8 @@ def domain_groups():
     from equipment.registry.cli import registry_group, trace_group
     from equipment.serve import serve_commands
     groups = [users_group, trace_group, registry_group, *serve_commands()]
-    for optional in ("equipment.telemetry.cli", "equipment.emergency.cli", "equipment.inspections.cli",
-                     "equipment.demo"):
+    for optional in ("equipment.jobs_runtime", "equipment.telemetry.cli", "equipment.emergency.cli",
+                     "equipment.inspections.cli", "equipment.demo"):
         try:
             module = __import__(optional, fromlist=["commands"])
         except ModuleNotFoundError as err:

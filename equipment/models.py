@@ -1,4 +1,5 @@
 """Every domain's models, so the metadata (and Alembic) sees all tables."""
 from equipment.core.audit import AuditLog  # noqa: F401
+from equipment.core.jobs import JobStatus  # noqa: F401
 from equipment.auth.models import ApiToken, User  # noqa: F401
 from equipment.registry.models import Category, Component, Equipment, HistoryEvent, Organization, QrTag  # noqa: F401

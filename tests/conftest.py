@@ -37,7 +37,7 @@ def make_app(url: str):
     os.environ["EQUIPMENT_INSTANCE_DIR"] = inst
     app = create_app(test_config(url, inst))
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     return app
 
 

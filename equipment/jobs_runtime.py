@@ -1,0 +1,56 @@
+"""Jobs inside `equipment serve`, and the `equipment jobs run` command."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+def start(app):
+    from equipment.core.jobs import run_leader
+    stop = threading.Event()
+    thread = threading.Thread(target=run_leader, args=(app, stop), name="jobs", daemon=True)
+    thread.start()
+
+    def stopper():
+        stop.set()
+        thread.join(timeout=15)
+    return stopper
+
+
+@click.group("jobs")
+def jobs_group():
+    """Scheduled jobs / 定时任务."""
+
+
+@jobs_group.command("run")
+@with_appcontext
+def run():
+    """Run the scheduler (only the leader among several such processes executes jobs)."""
+    from equipment.core.jobs import run_leader
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run_leader(current_app._get_current_object(), stop)
+
+
+@jobs_group.command("list")
+@with_appcontext
+def list_jobs():
+    """Show declared jobs and their last outcome."""
+    from equipment.core.jobs import JobStatus, all_specs
+    from equipment.extensions import db
+    for spec in all_specs():
+        row = db.session.get(JobStatus, spec.id)
+        when = f"every {spec.seconds:g}s" if spec.seconds else f"cron {spec.cron}"
+        state = f"runs={row.runs} failures={row.failures} last={row.last_run_at}" if row else "never run"
+        click.echo(f"{spec.id:40} {when:20} {state}")
+
+
+def commands():
+    return [jobs_group]
