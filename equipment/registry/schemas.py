@@ -245,3 +245,10 @@ class PublicView(Schema):
     maintenance_unit = fields.Dict(allow_none=True)
     category_name_en = fields.String()
     hotline = fields.String()
+
+
+class ImportReport(Schema):
+    rows = fields.Integer()
+    imported = fields.Integer()
+    ok = fields.Boolean()
+    errors = fields.List(fields.Dict())

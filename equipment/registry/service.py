@@ -339,3 +339,27 @@ def label_items(*, actor: Actor, equipment_ids: list[int]) -> list[tuple[Equipme
         raise NotFound("Unknown equipment ids", details={"ids": [str(i) for i in missing[:20]]})
     tags = tags_for([u.id for u in units])
     return [(u, tags.get(u.id)) for u in units]
+
+
+def import_registry(*, actor: Actor, rows: list[dict], dry_run: bool = False):
+    from equipment.registry import importer
+    if not actor.is_global:
+        raise Forbidden("Only regulators import registries")
+    if dry_run:
+        return importer.validate_rows(rows)[0]
+    return importer.import_rows(rows=rows)
+
+
+def label_sheet(*, actor: Actor, equipment_ids: list[int], **layout) -> bytes:
+    """A printable A4 sheet of tag labels; layout errors come back as field errors."""
+    from equipment.registry import labels
+    from equipment.registry.tags import tag_url
+    from equipment.web.i18n import TEXT
+    items = [labels.Label(url=tag_url(tag.tag), category=TEXT.get(f"family.{unit.family}", (unit.family,))[0],
+                          code_line=unit.rescue_code or unit.device_code or unit.registration_code
+                          or unit.cylinder_code)
+             for unit, tag in label_items(actor=actor, equipment_ids=equipment_ids) if tag is not None]
+    try:
+        return labels.label_sheet_pdf(items, **layout)
+    except ValueError as err:
+        raise Invalid("Labels do not fit the sheet", details={"layout": [str(err)]}) from None

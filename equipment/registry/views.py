@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from equipment.auth.service import require_actor
 from equipment.core import ratelimit
-from equipment.registry import labels, qr, schemas, service
+from equipment.registry import qr, schemas, service
 from equipment.registry.tags import tag_url
 
 orgs = Blueprint("organizations", __name__, url_prefix="/api/v1/organizations", description="Organisations")
@@ -125,15 +125,9 @@ def qr_svg(equipment_id):
 @units.arguments(schemas.LabelQuery, location="query")
 @units.response(200, content_type="application/pdf")
 def label_sheet(args):
-    items = service.label_items(actor=require_actor(), equipment_ids=args.pop("ids"))
-    pdf = labels.label_sheet_pdf([_label(u, t) for u, t in items if t is not None], **args)
+    pdf = service.label_sheet(actor=require_actor(), equipment_ids=args.pop("ids"), **args)
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": "inline; filename=labels.pdf"})
-
-
-def _label(unit, tag):
-    code = unit.rescue_code or unit.device_code or unit.registration_code or unit.cylinder_code
-    return labels.Label(url=tag_url(tag.tag), code_line=code, category=unit.family)
 
 
 @public.route("/<string:tag>", methods=["GET"])
@@ -141,3 +135,30 @@ def _label(unit, tag):
 def public_unit(tag):
     ratelimit.check("public", "PUBLIC_RATE_LIMIT")
     return service.public_view(service.resolve_tag(tag))
+
+
+@units.route("/import", methods=["POST"])
+@units.response(200, schemas.ImportReport)
+@units.alt_response(422, schema=schemas.ImportReport, description="bad rows; nothing imported")
+def import_units():
+    """Upload a CSV/XLSX (multipart field `file`); all rows are imported or none."""
+    from flask import request
+    from equipment.registry import importer
+    actor = require_actor("admin", "regulator")
+    upload = request.files.get("file")
+    if upload is None:
+        raise importer.ImportRejected("Send the file as multipart field 'file'")
+    rows = importer.read_rows(upload.read(), upload.filename or "upload.csv")
+    report = service.import_registry(actor=actor, rows=rows, dry_run=request.args.get("dry_run") == "1")
+    return report.as_dict(), (200 if report.ok else 422)
+
+
+@units.route("/export.csv", methods=["GET"])
+@units.response(200, content_type="text/csv")
+def export_units():
+    import io
+    from equipment.registry import importer
+    buf = io.StringIO()
+    importer.export_csv(buf, actor=require_actor())
+    return Response(buf.getvalue().encode("utf-8-sig"), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=equipment.csv"})
