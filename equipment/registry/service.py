@@ -15,8 +15,8 @@ from equipment.extensions import db
 from equipment.registry import history, identifiers
 from equipment.registry.models import Category, Component, Equipment, Organization
 from equipment.registry.schemas import ATTRIBUTE_SCHEMAS
-from equipment.registry.tags import (active_tag, issue_tag, public_view, resolve_tag,  # noqa: F401
-                                     revoke_tag, tags_for)
+from equipment.registry.tags import (active_tag, issue_tag, public_lookup, public_view,  # noqa: F401
+                                     resolve_tag, revoke_tag, tags_for)
 
 WIDE_READ_ROLES = {"admin", "regulator", "dispatcher"}  # the 96333 centre must locate any unit
 IDENTIFIERS = {

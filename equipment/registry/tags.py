@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from equipment.core.errors import Gone, NotFound
 from equipment.core.models import utcnow
@@ -78,26 +79,47 @@ def effective_status(unit: Equipment) -> str:
     return unit.status
 
 
-def _org_brief(org_id: int | None) -> dict | None:
-    org = db.session.get(Organization, org_id) if org_id else None
-    return {"name": org.name, "phone": org.phone} if org else None
+def public_lookup(tag: str) -> dict:
+    """The public view of a tag in one round trip (the hottest read of the platform)."""
+    if not qr.is_well_formed_tag(tag):
+        raise NotFound("Unknown tag / 未找到该标签")
+    user_org, maint_org = aliased(Organization), aliased(Organization)
+    row = db.session.execute(
+        select(QrTag.active, Equipment, Category.name_zh, Category.name_en, user_org.name.label("user_name"),
+               maint_org.name.label("maint_name"), maint_org.phone.label("maint_phone"))
+        .join(Equipment, Equipment.id == QrTag.equipment_id)
+        .join(Category, Category.code == Equipment.category_code)
+        .outerjoin(user_org, user_org.id == Equipment.user_org_id)
+        .outerjoin(maint_org, maint_org.id == Equipment.maintenance_org_id)
+        .where(QrTag.tag == tag)).first()
+    if row is None:
+        raise NotFound("Unknown tag / 未找到该标签")
+    if not row.active:
+        raise Gone("This tag is void / 此标签已作废", code="tag_revoked")
+    return _view(row.Equipment, (row.name_zh, row.name_en), row.user_name,
+                 {"name": row.maint_name, "phone": row.maint_phone} if row.maint_name else None)
 
 
 def public_view(unit: Equipment) -> dict:
     """Only what a passer-by may see: no personal data, no internal ids."""
     cat = db.session.get(Category, unit.category_code)
+    user_org = db.session.get(Organization, unit.user_org_id) if unit.user_org_id else None
+    maint = db.session.get(Organization, unit.maintenance_org_id) if unit.maintenance_org_id else None
+    return _view(unit, (cat.name_zh, cat.name_en) if cat else (unit.family, unit.family),
+                 user_org.name if user_org else None,
+                 {"name": maint.name, "phone": maint.phone} if maint else None)
+
+
+def _view(unit: Equipment, cat_names: tuple, user_name: str | None, maint: dict | None) -> dict:
     last = None
     if unit.last_inspection_date:
         last = {"date": unit.last_inspection_date.isoformat(), "conclusion": unit.last_inspection_conclusion}
-    user_unit = _org_brief(unit.user_org_id)
     return {
-        "category": unit.family, "category_name": cat.name_zh if cat else unit.family,
-        "category_name_en": cat.name_en if cat else unit.family,
+        "category": unit.family, "category_name": cat_names[0], "category_name_en": cat_names[1],
         "device_code": unit.device_code, "registration_code": unit.registration_code,
         "rescue_code": unit.rescue_code, "cylinder_code": unit.cylinder_code, "address": unit.address,
         "status": effective_status(unit), "last_inspection": last,
         "next_inspection_due": unit.next_inspection_due, "last_maintenance": unit.last_maintenance_at,
-        "maintenance_unit": _org_brief(unit.maintenance_org_id),
-        "user_unit": {"name": user_unit["name"]} if user_unit else None,
+        "maintenance_unit": maint, "user_unit": {"name": user_name} if user_name else None,
         "hotline": current_app.config["HOTLINE"],
     }

@@ -134,7 +134,7 @@ def label_sheet(args):
 @public.response(200, schemas.PublicView)
 def public_unit(tag):
     ratelimit.check("public", "PUBLIC_RATE_LIMIT")
-    return service.public_view(service.resolve_tag(tag))
+    return service.public_lookup(tag)
 
 
 @units.route("/import", methods=["POST"])
