@@ -36,8 +36,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from equipment.auth.service import load_request_actor
-    from equipment.core import csrf, security_headers
+    from equipment.core import csrf, input_guard, security_headers
 
+    app.before_request(input_guard.reject_nul)
     app.before_request(load_request_actor)
     app.before_request(csrf.protect)
     app.after_request(security_headers.apply)

@@ -84,8 +84,7 @@ def _read_xlsx(data: bytes) -> list[dict]:
 
 def _org_ids(rows: list[dict]) -> dict[str, int]:
     codes = {r.get(k) for r in rows for k in ("user_org_code", "maintenance_org_code", "maker_org_code")}
-    codes.discard("")
-    codes.discard(None)
+    codes = {c for c in codes if c and "\x00" not in c}
     found = db.session.execute(select(Organization.code, Organization.id).where(Organization.code.in_(codes)))
     return dict(found.all())
 
@@ -132,6 +131,9 @@ def validate_rows(rows: list[dict], progress=None) -> tuple[Report, list[Equipme
 
 
 def _validate_row(row: dict, orgs: dict) -> tuple[Equipment | None, dict]:
+    nul = [k for k, v in row.items() if "\x00" in (k or "") or "\x00" in (v or "")]
+    if nul:
+        return None, {k.replace("\x00", ""): ["contains a NUL character"] for k in nul}
     payload, errors = _to_payload(row, orgs)
     try:
         data = EquipmentIn().load(payload)
