@@ -1,0 +1,159 @@
+"""Where the broker is and how its credentials follow the database.
+
+Two set-ups (DESIGN.md): an operator's broker (EQUIPMENT_MQTT_URL set; its credentials are managed
+outside the platform) or the embedded LocalMosquitto that `equipment serve` runs in <instance>/mosquitto.
+For the embedded one the database is the source of truth: every terminal change rewrites the password and
+ACL files from the terminals table and sends SIGHUP. Any process of the install (web, CLI) can do that:
+the running broker's port and pid are in <instance>/mosquitto/broker.json.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+
+from equipment.telemetry.broker import LocalMosquitto, mosquitto_hash
+
+log = logging.getLogger("equipment.telemetry.broker")
+SERVICE_USER = "platform-ingest"
+EXTENSION_KEY = "telemetry_broker"
+
+
+@dataclass(frozen=True)
+class Connection:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool = False
+
+
+def state_dir(app=None) -> Path:
+    app = app or current_app
+    return Path(app.config["INSTANCE_DIR"]) / "mosquitto"
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _write_private(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+
+
+def service_credentials(app=None) -> tuple[str, str]:
+    """The platform consumer's own broker account for the embedded broker (created on first use)."""
+    path = state_dir(app) / "service.json"
+    data = _read_json(path)
+    if not data:
+        data = {"username": SERVICE_USER, "password": secrets.token_urlsafe(24)}
+        _write_private(path, data)
+    return data["username"], data["password"]
+
+
+def parse_url(url: str, username: str | None = None, password: str | None = None) -> Connection:
+    parts = urlsplit(url)
+    tls = parts.scheme in ("mqtts", "ssl", "tls")
+    user = unquote(parts.username) if parts.username else username
+    pwd = unquote(parts.password) if parts.password else password
+    return Connection(parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), user, pwd, tls)
+
+
+def public_url(app=None) -> str:
+    """What a terminal is told to connect to (no credentials in it)."""
+    app = app or current_app
+    if app.config.get("MQTT_URL"):
+        parts = urlsplit(app.config["MQTT_URL"])
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or 1883}"
+    broker = app.extensions.get(EXTENSION_KEY)
+    if broker is not None:
+        return broker.url
+    info = _read_json(state_dir(app) / "broker.json")
+    return info["url"] if info else ""
+
+
+def consumer_connection(app=None) -> Connection:
+    app = app or current_app
+    if app.config.get("MQTT_URL"):
+        return parse_url(app.config["MQTT_URL"], os.environ.get("EQUIPMENT_MQTT_USERNAME"),
+                         os.environ.get("EQUIPMENT_MQTT_PASSWORD"))
+    info = _read_json(state_dir(app) / "broker.json")
+    if not info:
+        raise RuntimeError("no EQUIPMENT_MQTT_URL and no embedded broker running (start `equipment serve`)")
+    user, pwd = service_credentials(app)
+    return parse_url(info["url"], user, pwd)
+
+
+def start_embedded(app, port: int | None = None) -> LocalMosquitto:
+    from equipment.telemetry import service
+    broker = LocalMosquitto(state_dir(app), port=port or _preferred_port())
+    user, pwd = service_credentials(app)
+    broker.set_service_user(user, pwd)
+    with app.app_context():
+        broker.sync_terminals(service.active_credentials())
+    broker.start()
+    _write_private(state_dir(app) / "broker.json", {"url": broker.url, "port": broker.port, "pid": broker.pid,
+                                                    "service_user": user, "service_hash": mosquitto_hash(pwd)})
+    app.extensions[EXTENSION_KEY] = broker
+    log.info("embedded mosquitto on %s (pid %s)", broker.url, broker.pid)
+    return broker
+
+
+def _preferred_port() -> int | None:
+    from equipment.telemetry.broker import _port_is_free
+    wanted = int(os.environ.get("EQUIPMENT_MQTT_PORT", "1883"))
+    return wanted if _port_is_free("127.0.0.1", wanted) else None
+
+
+def stop_embedded(app) -> None:
+    broker = app.extensions.pop(EXTENSION_KEY, None)
+    if broker is not None:
+        broker.stop()
+    try:
+        (state_dir(app) / "broker.json").unlink()
+    except FileNotFoundError:
+        pass
+
+
+def sync_from_db() -> bool:
+    """Rewrite the embedded broker's password/ACL files from the terminals table and reload it."""
+    from equipment.telemetry import service
+    app = current_app
+    broker = app.extensions.get(EXTENSION_KEY)
+    if broker is not None:
+        broker.sync_terminals(service.active_credentials())
+        broker.reload()
+        return True
+    if app.config.get("MQTT_URL"):
+        return False  # an operator's broker: credentials are provisioned there by its own tooling
+    info = _read_json(state_dir(app) / "broker.json")
+    if not info or not _alive(info.get("pid")):
+        return False
+    offline = LocalMosquitto(state_dir(app), port=info["port"])  # not started: only writes the files
+    offline.set_service_user(info["service_user"], info["service_hash"])
+    offline.sync_terminals(service.active_credentials())
+    os.kill(info["pid"], signal.SIGHUP)
+    return True
+
+
+def _alive(pid) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+        return True
+    except OSError:
+        return False

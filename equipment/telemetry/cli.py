@@ -1,0 +1,70 @@
+"""`equipment telemetry provision|revoke|consume` and `equipment simulate`."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from equipment.core.actor import SYSTEM, acting_as
+
+
+def commands():
+    try:
+        from equipment.telemetry.simulator import simulate_command
+    except ImportError:  # pragma: no cover - simulator module missing in a partial install
+        return [telemetry_group]
+    return [telemetry_group, simulate_command]
+
+
+@click.group("telemetry")
+def telemetry_group():
+    """Terminals and MQTT ingestion / 电梯监测终端与数据接入."""
+
+
+@telemetry_group.command("provision")
+@click.argument("equipment_id", type=int)
+@with_appcontext
+def provision(equipment_id):
+    """Create a terminal for a unit; prints its credentials once as JSON."""
+    from equipment.telemetry import service
+    with acting_as(SYSTEM):
+        creds = service.provision_terminal(actor=SYSTEM, equipment_id=equipment_id)
+    click.echo(json.dumps(creds))
+
+
+@telemetry_group.command("revoke")
+@click.argument("terminal_id")
+@with_appcontext
+def revoke(terminal_id):
+    """Revoke a terminal: refused by the broker and the consumer from now on."""
+    from equipment.telemetry import service
+    with acting_as(SYSTEM):
+        terminal = service.revoke_terminal(actor=SYSTEM, terminal_id=terminal_id)
+    click.echo(f"revoked {terminal.terminal_id}")
+
+
+@telemetry_group.command("consume")
+@click.option("--client-id", envvar="EQUIPMENT_MQTT_CLIENT_ID", default=None,
+              help="stable MQTT client id (persistent session); default equipment-ingest-<host>")
+@click.option("--batch-size", default=1000, show_default=True)
+@click.option("--batch-ms", default=50, show_default=True)
+@with_appcontext
+def consume(client_id, batch_size, batch_ms):
+    """Run one telemetry consumer until SIGTERM/SIGINT (drains, acks, exits 0)."""
+    from equipment.telemetry import brokerctl
+    from equipment.telemetry.consumer import Consumer
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = current_app._get_current_object()
+    consumer = Consumer(app, conn=brokerctl.consumer_connection(app), client_id=client_id,
+                        batch_size=batch_size, batch_ms=batch_ms)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    consumer.run(stop)
+    sys.exit(0)

@@ -1,0 +1,229 @@
+"""The MQTT side of ingestion: paho-mqtt 2 (MQTT v5), shared subscription, manual acks after commit.
+
+paho's network thread only queues messages; the consumer thread takes up to `batch_size` messages or
+`batch_ms` of them, runs ingest.Ingestor.process in one transaction, commits, and only then PUBACKs them.
+A crash before the commit leaves them unacked in the broker's persistent session, which redelivers them;
+the dedupe key makes the redelivery harmless. Acks are tied to the connection that delivered the message:
+after a reconnect the broker resends whatever was unacked, so old packet ids are never acked on a new link.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+from prometheus_client import Counter, Histogram
+
+from equipment.core.actor import SYSTEM, acting_as
+from equipment.extensions import db
+from equipment.telemetry import ingest
+from equipment.telemetry.brokerctl import Connection
+from equipment.web.metrics import REGISTRY
+
+log = logging.getLogger("equipment.telemetry.consumer")
+SHARED_TOPIC = "$share/ingest/equipment/+/+"
+INGESTED = Counter("equipment_telemetry_messages_ingested", "Telemetry messages accepted and committed",
+                   registry=REGISTRY)
+REJECTED = Counter("equipment_telemetry_rejects", "Telemetry messages rejected, by reason", ["reason"],
+                   registry=REGISTRY)
+BATCH_SECONDS = Histogram("equipment_telemetry_batch_seconds", "Consumer batch latency (process + commit)",
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=REGISTRY)
+POISON_REASON = "processing_error"
+
+
+def default_client_id() -> str:
+    return f"equipment-ingest-{socket.gethostname()}"[:64]
+
+
+class Consumer:
+    def __init__(self, app, *, conn: Connection, client_id: str | None = None, batch_size: int = 1000,
+                 batch_ms: int = 50, session_expiry_s: int = 7 * 24 * 3600, tick_s: float = 1.0,
+                 offline_check_s: float = 10.0):
+        self.app, self.conn = app, conn
+        self.client_id = client_id or default_client_id()
+        self.batch_size, self.batch_s = batch_size, batch_ms / 1000
+        self.session_expiry_s = session_expiry_s
+        self.tick_s, self.offline_check_s = tick_s, offline_check_s
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.generation = 0  # bumped on every (re)connect
+        self.connected = threading.Event()
+        self.ingestor = ingest.Ingestor(cfg=ingest.rule_config(app.config))
+        self.client = self._make_client()
+        self.batches = 0
+
+    # -- MQTT ----------------------------------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                             protocol=mqtt.MQTTv5, manual_ack=True)
+        if self.conn.username:
+            client.username_pw_set(self.conn.username, self.conn.password)
+        if self.conn.tls:
+            client.tls_set()
+        client.reconnect_delay_set(min_delay=1, max_delay=30)  # exponential backoff between attempts
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _props):
+        if reason_code.is_failure:
+            log.warning("broker refused connection: %s", reason_code)
+            return
+        self.generation += 1
+        client.subscribe(SHARED_TOPIC, qos=1)
+        self.connected.set()
+        log.info("connected to %s:%s as %s", self.conn.host, self.conn.port, self.client_id)
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props):
+        self.connected.clear()
+        self.generation += 1  # anything received before is redelivered by the broker: do not ack it
+        log.warning("disconnected (%s); paho reconnects with backoff", reason_code)
+
+    def _on_message(self, _client, _userdata, msg):
+        self.inbox.put((msg.topic, msg.payload, msg.mid, msg.qos, time.time(), self.generation))
+
+    def connect(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.session_expiry_s
+        self.client.connect_async(self.conn.host, self.conn.port, keepalive=30, clean_start=False,
+                                  properties=props)
+        self.client.loop_start()
+
+    # -- main loop -----------------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        self.connect()
+        last_tick = last_offline = time.monotonic()
+        with self.app.app_context(), acting_as(SYSTEM):
+            try:
+                while not stop.is_set():
+                    batch = self._collect(stop)
+                    if batch:
+                        self._handle(batch, stop)
+                    now = time.monotonic()
+                    if now - last_tick >= self.tick_s:
+                        last_tick = now
+                        self._periodic("telemetry.tick", "tick_rules")
+                    if now - last_offline >= self.offline_check_s:
+                        last_offline = now
+                        self._periodic("telemetry.offline", "mark_offline")
+                self._drain()
+            finally:
+                self.client.disconnect()
+                self.client.loop_stop()
+                db.session.remove()
+        log.info("consumer stopped after %d batches", self.batches)
+
+    def _collect(self, stop: threading.Event | None = None) -> list:
+        try:
+            first = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.batch_s
+        while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self.inbox.get(timeout=remaining) if self.inbox.empty() else self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _drain(self) -> None:
+        """On SIGTERM: finish what was already received (one batch), ack it, then disconnect."""
+        batch = []
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        if batch:
+            self._handle(batch, threading.Event())
+
+    def _handle(self, batch: list, stop: threading.Event) -> None:
+        started = time.perf_counter()
+        items = [ingest.Incoming(t, p, r) for t, p, _mid, _qos, r, _gen in batch]
+        result = self._commit_with_retry(items, stop)
+        if result is None:
+            return  # stopping with the database unavailable: unacked, the broker redelivers
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+        INGESTED.inc(result.stored)
+        for reason, n in result.rejects.items():
+            REJECTED.labels(reason=reason).inc(n)
+        self._ack(batch)
+        self.batches += 1
+
+    def _ack(self, batch) -> None:
+        gen = self.generation
+        for _t, _p, mid, qos, _r, msg_gen in batch:
+            if qos > 0 and msg_gen == gen:
+                self.client.ack(mid, qos)
+
+    # -- failure handling ----------------------------------------------------------------------------
+    def _commit_with_retry(self, items, stop) -> ingest.BatchResult | None:
+        delay, isolate = 0.2, False
+        for attempt in range(1, 1_000_000):
+            try:
+                return self._isolate(items) if isolate else self._commit(items)
+            except ingest.HandOffError:
+                log.exception("incident hand-off failed; batch stays unacked and is retried")
+            except Exception:
+                log.exception("batch of %d failed (attempt %d)", len(items), attempt)
+                if attempt >= 3 and not isolate and self._database_ok():
+                    isolate = True  # the database works: some message in here is the problem
+                    continue
+            if stop.is_set() and attempt >= 3:
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        return None
+
+    def _commit(self, items) -> ingest.BatchResult:
+        try:
+            result = self.ingestor.process(items)
+            db.session.commit()
+            return result
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    def _isolate(self, items) -> ingest.BatchResult:
+        """One message per transaction; a message that fails alone is poison: counted and dropped."""
+        total = ingest.BatchResult()
+        for item in items:
+            try:
+                result = self._commit([item])
+            except ingest.HandOffError:
+                raise
+            except Exception as err:
+                log.error("poison message on %s rejected: %r", item.topic[:80], err)
+                ingest.count_rejects({POISON_REASON: (1, repr(err)[:200])})
+                db.session.commit()
+                result = ingest.BatchResult(rejects={POISON_REASON: 1})
+            total.stored += result.stored
+            for reason, n in result.rejects.items():
+                total.rejects[reason] = total.rejects.get(reason, 0) + n
+        return total
+
+    def _database_ok(self) -> bool:
+        try:
+            db.session.rollback()
+            db.session.execute(db.text("SELECT 1"))
+            db.session.rollback()
+            return True
+        except Exception:
+            return False
+
+    def _periodic(self, name: str, func: str) -> None:
+        from equipment.telemetry import jobs
+        try:
+            getattr(jobs, func)()
+        except Exception:
+            db.session.rollback()
+            log.exception("%s failed inside the consumer", name)

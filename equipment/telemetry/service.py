@@ -1,0 +1,126 @@
+"""Telemetry public functions: terminals (provisioning, revocation, broker credentials), alarms, latest state.
+
+Other domains import telemetry only through this module.
+"""
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+
+from equipment.core.actor import Actor
+from equipment.core.db import atomic, paginate
+from equipment.core.errors import Forbidden, InvalidState, NotFound
+from equipment.core.models import utcnow
+from equipment.extensions import db
+from equipment.registry import service as registry
+from equipment.registry.models import Equipment
+from equipment.telemetry import brokerctl
+from equipment.telemetry.alarms import (acknowledge, alarms_of, auto_clear, clear, list_alarms,  # noqa: F401
+                                        open_alarm_count, raise_alarm)
+from equipment.telemetry.broker import mosquitto_hash
+from equipment.telemetry.models import LatestState, RejectCount, Terminal
+
+PROVISION_ROLES = frozenset({"owner"})
+
+
+def _may_manage(actor: Actor, unit: Equipment) -> None:
+    if actor.is_global:
+        return
+    if actor.role in PROVISION_ROLES and actor.org_id in (unit.user_org_id, unit.maintenance_org_id):
+        return
+    raise Forbidden("You may not manage terminals of this unit")
+
+
+def new_terminal_id() -> str:
+    return f"LT-{secrets.token_hex(6).upper()}"
+
+
+@atomic
+def _create_terminal(*, actor: Actor, equipment_id: int) -> tuple[Terminal, str]:
+    unit = registry.get_equipment(actor=actor, equipment_id=equipment_id)
+    _may_manage(actor, unit)
+    password = secrets.token_urlsafe(24)
+    terminal = Terminal(terminal_id=new_terminal_id(), equipment_id=unit.id, status="active", online=False,
+                        mqtt_password_hash=mosquitto_hash(password), created_at=utcnow(),
+                        created_by=actor.username)
+    db.session.add(terminal)
+    db.session.flush()
+    return terminal, password
+
+
+def provision_terminal(*, actor: Actor, equipment_id: int) -> dict:
+    """Create a terminal for a unit; the password is returned here once and stored only hashed."""
+    terminal, password = _create_terminal(actor=actor, equipment_id=equipment_id)
+    brokerctl.sync_from_db()
+    return {"terminal_id": terminal.terminal_id, "equipment_id": terminal.equipment_id,
+            "mqtt_username": terminal.terminal_id, "mqtt_password": password, "mqtt_url": brokerctl.public_url()}
+
+
+@atomic
+def _revoke(*, actor: Actor, terminal_id: str) -> Terminal:
+    terminal = get_terminal(actor=actor, terminal_id=terminal_id)
+    _may_manage(actor, registry.load_equipment(terminal.equipment_id))
+    if terminal.status == "revoked":
+        raise InvalidState("Terminal already revoked", details={"status": ["revoked"]})
+    terminal.status, terminal.revoked_at, terminal.revoked_by = "revoked", utcnow(), actor.username
+    terminal.online = False
+    return terminal
+
+
+def revoke_terminal(*, actor: Actor, terminal_id: str) -> Terminal:
+    """Revoke in the database, then remove the credentials at the broker (reload disconnects it)."""
+    terminal = _revoke(actor=actor, terminal_id=terminal_id)
+    brokerctl.sync_from_db()
+    return terminal
+
+
+def get_terminal(*, actor: Actor, terminal_id: str) -> Terminal:
+    terminal = db.session.scalar(select(Terminal).join(Equipment, Equipment.id == Terminal.equipment_id)
+                                 .where(Terminal.terminal_id == terminal_id, registry.visible_clause(actor)))
+    if terminal is None:
+        raise NotFound("No such terminal")
+    return terminal
+
+
+def list_terminals(*, actor: Actor, equipment_id: int | None = None, status: str | None = None,
+                   page: int = 1, per_page: int = 50) -> dict:
+    stmt = (select(Terminal).join(Equipment, Equipment.id == Terminal.equipment_id)
+            .where(registry.visible_clause(actor)).order_by(Terminal.id))
+    if equipment_id is not None:
+        stmt = stmt.where(Terminal.equipment_id == equipment_id)
+    if status:
+        stmt = stmt.where(Terminal.status == status)
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def active_credentials() -> dict[str, str]:
+    """{terminal_id: $7$ hash} of every active terminal: what the broker's password file must hold."""
+    rows = db.session.execute(select(Terminal.terminal_id, Terminal.mqtt_password_hash)
+                              .where(Terminal.status == "active")).all()
+    return {r.terminal_id: r.mqtt_password_hash for r in rows}
+
+
+# --- latest state, rejects -----------------------------------------------------------------------
+
+def list_latest(*, actor: Actor, equipment_id: int | None = None, online: bool | None = None,
+                page: int = 1, per_page: int = 50) -> dict:
+    stmt = (select(LatestState).join(Equipment, Equipment.id == LatestState.equipment_id)
+            .where(registry.visible_clause(actor)).order_by(LatestState.equipment_id))
+    if equipment_id is not None:
+        stmt = stmt.where(LatestState.equipment_id == equipment_id)
+    if online is not None:
+        stmt = stmt.where(LatestState.online.is_(online))
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def latest_of(equipment_id: int) -> LatestState | None:
+    return db.session.get(LatestState, equipment_id)
+
+
+def reject_counts() -> list[RejectCount]:
+    return list(db.session.scalars(select(RejectCount).order_by(RejectCount.count.desc())))
+
+
+def reject_total() -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(RejectCount.count), 0))) or 0
