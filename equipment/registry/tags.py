@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 
 from equipment.core.errors import Gone, NotFound
@@ -79,19 +80,24 @@ def effective_status(unit: Equipment) -> str:
     return unit.status
 
 
+@functools.cache
+def _public_stmt():
+    # Built once: constructing the aliased join costs more than running it.
+    user_org, maint_org = aliased(Organization), aliased(Organization)
+    return (select(QrTag.active, Equipment, Category.name_zh, Category.name_en, user_org.name.label("user_name"),
+                   maint_org.name.label("maint_name"), maint_org.phone.label("maint_phone"))
+            .join(Equipment, Equipment.id == QrTag.equipment_id)
+            .join(Category, Category.code == Equipment.category_code)
+            .outerjoin(user_org, user_org.id == Equipment.user_org_id)
+            .outerjoin(maint_org, maint_org.id == Equipment.maintenance_org_id)
+            .where(QrTag.tag == bindparam("tag")))
+
+
 def public_lookup(tag: str) -> dict:
     """The public view of a tag in one round trip (the hottest read of the platform)."""
     if not qr.is_well_formed_tag(tag):
         raise NotFound("Unknown tag / 未找到该标签")
-    user_org, maint_org = aliased(Organization), aliased(Organization)
-    row = db.session.execute(
-        select(QrTag.active, Equipment, Category.name_zh, Category.name_en, user_org.name.label("user_name"),
-               maint_org.name.label("maint_name"), maint_org.phone.label("maint_phone"))
-        .join(Equipment, Equipment.id == QrTag.equipment_id)
-        .join(Category, Category.code == Equipment.category_code)
-        .outerjoin(user_org, user_org.id == Equipment.user_org_id)
-        .outerjoin(maint_org, maint_org.id == Equipment.maintenance_org_id)
-        .where(QrTag.tag == tag)).first()
+    row = db.session.execute(_public_stmt(), {"tag": tag}).first()
     if row is None:
         raise NotFound("Unknown tag / 未找到该标签")
     if not row.active:
