@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from equipment.core.actor import Actor
 from equipment.core.db import atomic
-from equipment.core.errors import Invalid, NotFound
+from equipment.core.errors import Invalid, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.emergency import timeline
 from equipment.emergency.models import OPEN_STATUSES, SOURCES, Incident
@@ -84,10 +84,7 @@ def _acting(actor: Actor | None):
 
 def _after_open(incident: Incident, *, at: dt.datetime) -> None:
     """Level-1 auto-dispatch in the same transaction, so a sensor incident reaches a crew within seconds."""
-    try:
-        from equipment.emergency import dispatch
-    except ImportError:  # dispatch module arrives in a later step
-        return
+    from equipment.emergency import dispatch
     dispatch.auto_dispatch(incident, now=at)
 
 
@@ -95,4 +92,73 @@ def get_incident(incident_id: int) -> Incident:
     incident = db.session.get(Incident, incident_id)
     if incident is None:
         raise NotFound("No such incident")
+    return incident
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+@atomic
+def transition(*, actor: Actor, incident_id: int, action: str, cause: str | None = None,
+               notes: str | None = None, now: dt.datetime | None = None) -> Incident:
+    """accept / arrive / release / close / false_alarm / cancel; an illegal one is InvalidState (409)."""
+    from equipment.emergency import transitions
+    now = now or utcnow()
+    incident = _locked(incident_id)
+    with _acting(actor):
+        transitions.apply(actor=actor, incident=incident, action=action, now=now, cause=cause, notes=notes)
+        if not incident.is_open:
+            registry.append_history(equipment_id=incident.equipment_id, kind="rescue", at=now, data={
+                "incident_id": incident.id, "event": incident.status, "cause": incident.cause})
+    return incident
+
+
+def _locked(incident_id: int) -> Incident:
+    # Row lock on PostgreSQL: a crew's click and the escalation job never interleave on one incident.
+    incident = db.session.scalar(select(Incident).where(Incident.id == incident_id).with_for_update())
+    if incident is None:
+        raise NotFound("No such incident")
+    return incident
+
+
+def _desk(actor: Actor) -> None:
+    from equipment.core.errors import Forbidden
+    if actor.role not in ("dispatcher", "admin"):
+        raise Forbidden("Only the dispatcher may dispatch / 仅调度员可派单")
+
+
+@atomic
+def dispatch_incident(*, actor: Actor, incident_id: int, crew_id: int | None = None,
+                      now: dt.datetime | None = None) -> Incident:
+    """The dispatcher's one click: offer to a chosen crew, or to the next able one at the current level."""
+    from equipment.emergency import crews, dispatch
+    _desk(actor)
+    now = now or utcnow()
+    incident = _locked(incident_id)
+    if incident.status not in ("reported", "dispatched"):
+        raise InvalidState(f"Cannot dispatch an incident that is {incident.status}",
+                           details={"status": [incident.status]})
+    dispatch.cancel_offers(incident.id, now=now)
+    if crew_id is not None:
+        dispatch.offer_to(incident, crews.get_crew(crew_id), level=min(incident.level, 2), now=now, actor=actor)
+    else:
+        dispatch.offer_next(incident, level=min(incident.level, 2), now=now, actor=actor)
+    return incident
+
+
+@atomic
+def escalate_incident(*, actor: Actor, incident_id: int, now: dt.datetime | None = None) -> Incident:
+    """One level up: pending offers are withdrawn; level 3 calls the fire brigade."""
+    from equipment.emergency import dispatch
+    _desk(actor)
+    now = now or utcnow()
+    incident = _locked(incident_id)
+    if incident.status not in ("reported", "dispatched", "accepted", "on_site") or incident.fire_notified_at:
+        raise InvalidState("Nothing left to escalate to", details={"status": [incident.status],
+                                                                   "level": [incident.level]})
+    timeline.record(incident.id, "escalated", actor=actor, at=now, level=incident.level + 1)
+    if incident.status in ("reported", "dispatched"):
+        dispatch.cancel_offers(incident.id, now=now)
+        dispatch.offer_next(incident, level=min(incident.level + 1, 3), now=now, actor=actor)
+    else:  # a crew is on the job: more hands come from the brigade
+        dispatch.call_fire_brigade(incident, now=now, actor=actor, why="escalated")
     return incident

@@ -13,7 +13,8 @@ from equipment.registry.models import HistoryEvent
 def test_open_then_attach(db, f):
     unit = f.elevator()
     inc, created = service.open_incident(equipment_id=unit.id, source="sensor", reason="trapped")
-    assert created and inc.status == "reported" and inc.level == 1
+    # No maintenance unit and no crew anywhere: straight to the fire brigade (level 3).
+    assert created and inc.status == "dispatched" and inc.level == 3 and inc.fire_notified_at
     assert inc.arrival_deadline > inc.reported_at
     again, created2 = service.open_incident(equipment_id=unit.id, source="phone", caller_phone="13800000000")
     assert not created2 and again.id == inc.id

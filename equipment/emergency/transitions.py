@@ -1,0 +1,103 @@
+"""The incident state machine: which action moves which state, who may do it, what it stamps.
+
+reported -> dispatched -> accepted -> on_site -> released -> closed (with a cause), or false_alarm /
+cancelled from the open states before release. Anything else is a 409 InvalidState.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from equipment.core.actor import Actor
+from equipment.core.errors import Forbidden, Invalid, InvalidState, NotFound
+from equipment.emergency import crews, dispatch, timeline
+from equipment.emergency.models import CAUSES, Dispatch, Incident
+from equipment.extensions import db
+
+ABORTABLE = ("reported", "dispatched", "accepted", "on_site")
+# action: (from states, to state, timestamp column)
+MACHINE = {
+    "accept": (("dispatched",), "accepted", "accepted_at"),
+    "arrive": (("accepted",), "on_site", "arrived_at"),
+    "release": (("on_site",), "released", "released_at"),
+    "close": (("released",), "closed", "closed_at"),
+    "false_alarm": (ABORTABLE, "false_alarm", "closed_at"),
+    "cancel": (ABORTABLE, "cancelled", "closed_at"),
+}
+ACTIONS = tuple(MACHINE)
+DESK_ROLES = ("dispatcher", "admin")
+CREW_ACTIONS = ("accept", "arrive", "release", "close", "false_alarm")
+FINAL = ("close", "false_alarm", "cancel")
+
+
+def allowed_actions(status: str) -> list[str]:
+    return [a for a, (src, _, _) in MACHINE.items() if status in src]
+
+
+def _crew_offer(actor: Actor, incident: Incident, action: str) -> Dispatch:
+    """A crew acts only on its own job; someone else's incident is 404, as if it did not exist."""
+    crew = crews.crew_of(actor)
+    offer = dispatch.active_offer(incident.id, crew.id) if crew else None
+    if offer is None:
+        raise NotFound("No such incident")
+    if action not in CREW_ACTIONS:
+        raise Forbidden("Only the dispatcher may do this / 仅调度员可操作")
+    return offer
+
+
+def check_actor(actor: Actor, incident: Incident, action: str) -> Dispatch | None:
+    if actor.role in DESK_ROLES:
+        return None
+    if actor.role == "crew":
+        return _crew_offer(actor, incident, action)
+    raise Forbidden("Your role may not change incidents / 无权限")
+
+
+def _check_state(incident: Incident, action: str) -> str:
+    sources, target, _ = MACHINE[action]
+    if incident.status not in sources:
+        raise InvalidState(f"Cannot {action} an incident that is {incident.status}",
+                           details={"status": [incident.status], "allowed": allowed_actions(incident.status)})
+    return target
+
+
+def _check_cause(action: str, cause: str | None) -> None:
+    if action == "close" and cause not in CAUSES:
+        raise Invalid("A cause is required to close", details={"cause": [f"one of {', '.join(CAUSES)}"]})
+
+
+def _accept(incident: Incident, offer: Dispatch | None, now: dt.datetime) -> None:
+    offer = offer or dispatch.active_offer(incident.id, statuses=("offered",))
+    if offer is None or offer.status != "offered":
+        raise InvalidState("No open offer to accept", details={"status": [incident.status]})
+    offer.status, offer.responded_at = "accepted", now
+    incident.crew_id, incident.level = offer.crew_id, offer.level
+    dispatch.cancel_offers(incident.id, now=now)  # other crews' parallel offers, if any
+
+
+def _finish(incident: Incident, action: str, now: dt.datetime) -> None:
+    from sqlalchemy import update
+    dispatch.cancel_offers(incident.id, now=now)
+    db.session.execute(update(Dispatch).where(Dispatch.incident_id == incident.id, Dispatch.status == "accepted")
+                       .values(status="done"))
+
+
+def apply(*, actor: Actor, incident: Incident, action: str, now: dt.datetime, cause: str | None = None,
+          notes: str | None = None) -> Incident:
+    if action not in MACHINE:
+        raise Invalid("Unknown action", details={"action": [f"one of {', '.join(ACTIONS)}"]})
+    offer = check_actor(actor, incident, action)
+    target = _check_state(incident, action)
+    _check_cause(action, cause)
+    if action == "accept":
+        _accept(incident, offer, now)
+    if action in FINAL:
+        _finish(incident, action, now)
+    before = incident.status
+    incident.status = target
+    setattr(incident, MACHINE[action][2], now)
+    if cause:
+        incident.cause = cause
+    if notes:
+        incident.notes = notes
+    timeline.record(incident.id, target, actor=actor, at=now, previous=before, cause=cause, notes=notes)
+    return incident
