@@ -14,6 +14,7 @@ APT_PACKAGES=(
   zbar-tools                              # decodes printed QR tags in tests
   chromium                                # browser tests
   poppler-utils                           # renders label PDFs in tests
+  fonts-noto-cjk                          # Chinese text in pages the browser tests screenshot
   python3-venv python3-dev gcc libgeos-dev  # the venv, and wheels that may need compiling
 )
 VENV="$ROOT/.venv"
