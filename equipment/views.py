@@ -4,7 +4,8 @@
 def api_blueprints():
     from equipment.auth import views as auth
     from equipment.registry import views as registry
-    return [auth.blp, auth.users_blp, *registry.api_blueprints]
+    from equipment.inspections import views as inspections
+    return [auth.blp, auth.users_blp, *registry.api_blueprints, *inspections.api_blueprints]
 
 
 def page_blueprints():
