@@ -84,8 +84,8 @@ fi
 
 WANT="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]; then
-  say "pip install -e '.[test]' (pyproject.toml changed)"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
+  say "pip install -e '.[test,bench]' (pyproject.toml changed)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test,bench]'
   printf '%s\n' "$WANT" >"$STAMP"
 else
   say "python packages up to date"
