@@ -1,0 +1,68 @@
+"""Real local stand-ins for what lies outside the platform: an HTTP endpoint (webhook / SMS gateway)
+that records, fails with 500 or hangs, and an SMTP sink."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class HttpSink:
+    """mode: "ok" records and answers 200; "500" answers 500; "hang" sleeps `hang_s` before answering."""
+
+    def __init__(self, mode: str = "ok", hang_s: float = 5.0):
+        self.mode, self.hang_s, self.requests = mode, hang_s, []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                sink.requests.append({"path": self.path, "json": json.loads(body or b"{}"),
+                                      "headers": dict(self.headers)})
+                if sink.mode == "hang":
+                    time.sleep(sink.hang_s)
+                code = 500 if sink.mode == "500" else 200
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"ok": true}' if code == 200 else b'{"error": "down"}')
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SmtpSink:
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+        from tests.support.ports import free_port
+        self.messages = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802
+                sink.messages.append({"to": envelope.rcpt_tos, "data": envelope.content.decode("utf8", "replace")})
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
