@@ -4,8 +4,10 @@
 def api_blueprints():
     from equipment.auth import views as auth
     from equipment.registry import views as registry
+    from equipment.telemetry import views as telemetry
     from equipment.inspections import views as inspections
-    return [auth.blp, auth.users_blp, *registry.api_blueprints, *inspections.api_blueprints]
+    return [auth.blp, auth.users_blp, *registry.api_blueprints, *telemetry.api_blueprints,
+            *inspections.api_blueprints]
 
 
 def page_blueprints():

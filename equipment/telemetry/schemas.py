@@ -1,0 +1,97 @@
+"""Boundary schemas of telemetry (marshmallow at the HTTP edge only; the MQTT hot path uses payload.py)."""
+from marshmallow import RAISE, Schema, fields, validate
+
+from equipment.telemetry.models import ALARM_STATUSES
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class Page(Schema):
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+class TerminalIn(Strict):
+    equipment_id = fields.Integer(required=True, strict=True)
+
+
+class TerminalCreated(Schema):
+    terminal_id = fields.String()
+    equipment_id = fields.Integer()
+    mqtt_username = fields.String()
+    mqtt_password = fields.String()
+    mqtt_url = fields.String()
+
+
+class TerminalOut(Schema):
+    terminal_id = fields.String()
+    equipment_id = fields.Integer()
+    status = fields.String()
+    online = fields.Boolean()
+    last_seen_at = fields.DateTime()
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime()
+
+
+class TerminalQuery(PageArgs):
+    equipment_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(("active", "revoked")))
+
+
+class TerminalPage(Page):
+    items = fields.List(fields.Nested(TerminalOut))
+
+
+class AlarmOut(Schema):
+    id = fields.Integer()
+    equipment_id = fields.Integer()
+    code = fields.String()
+    status = fields.String()
+    count = fields.Integer()
+    first_seen = fields.DateTime()
+    last_seen = fields.DateTime()
+    acked_by = fields.String()
+    acked_at = fields.DateTime()
+    cleared_by = fields.String()
+    cleared_at = fields.DateTime()
+    detail = fields.Dict()
+
+
+class AlarmQuery(PageArgs):
+    equipment_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf((*ALARM_STATUSES, "active")))
+    code = fields.String(validate=validate.Length(min=1, max=16))
+
+
+class AlarmPage(Page):
+    items = fields.List(fields.Nested(AlarmOut))
+
+
+class LatestOut(Schema):
+    equipment_id = fields.Integer()
+    terminal_id = fields.String()
+    body = fields.Dict()
+    ts = fields.DateTime()
+    boot = fields.Integer()
+    seq = fields.Integer()
+    online = fields.Boolean()
+    last_seen_at = fields.DateTime()
+
+
+class LatestQuery(PageArgs):
+    equipment_id = fields.Integer()
+    online = fields.Boolean()
+
+
+class LatestPage(Page):
+    items = fields.List(fields.Nested(LatestOut))
