@@ -14,6 +14,7 @@ DEFAULTS = {
     "ARRIVAL_DEADLINE_S": 1800.0,
     "LEVEL2_RADIUS_M": 10000.0,
     "PUBLIC_RATE_LIMIT": "120/60",  # requests / seconds per client address
+    "PUBLIC_REPORT_RATE_LIMIT": "6/600",  # "I am trapped" reports per client address (emergency)
     "LOGIN_RATE_LIMIT": "20/60",
     "LOGIN_LOCKOUT_AFTER": 5,
     "LOGIN_LOCKOUT_S": 900,

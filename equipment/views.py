@@ -6,12 +6,14 @@ def api_blueprints():
     from equipment.registry import views as registry
     from equipment.telemetry import views as telemetry
     from equipment.inspections import views as inspections
+    from equipment.emergency import views as emergency
     return [auth.blp, auth.users_blp, *registry.api_blueprints, *telemetry.api_blueprints,
-            *inspections.api_blueprints]
+            *inspections.api_blueprints, *emergency.api_blueprints]
 
 
 def page_blueprints():
     from equipment.auth import views as auth
     from equipment.registry import pages as registry_pages
     from equipment.web import views as web
-    return [web.bp, auth.pages, registry_pages.bp]
+    from equipment.emergency import pages as emergency_pages
+    return [web.bp, auth.pages, registry_pages.bp, *emergency_pages.page_blueprints]

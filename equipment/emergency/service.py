@@ -162,3 +162,45 @@ def escalate_incident(*, actor: Actor, incident_id: int, now: dt.datetime | None
     else:  # a crew is on the job: more hands come from the brigade
         dispatch.call_fire_brigade(incident, now=now, actor=actor, why="escalated")
     return incident
+
+
+# --- intake from people --------------------------------------------------------------------------
+
+INTAKE_ROLES = ("dispatcher", "admin", "regulator")
+
+
+def _resolve_unit(*, equipment_id: int | None, rescue_code: str | None):
+    if equipment_id is not None:
+        unit = registry.load_equipment(equipment_id)
+        field, value = "equipment_id", equipment_id
+    else:
+        unit = registry.find_by_rescue_code((rescue_code or "").strip())
+        field, value = "rescue_code", rescue_code
+    if unit is None:
+        raise Invalid("Unknown unit", details={field: [f"no unit with {field} {value} / 未找到该设备"]})
+    return unit
+
+
+@atomic
+def report(*, actor: Actor, source: str = "phone", equipment_id: int | None = None,
+           rescue_code: str | None = None, caller_phone: str | None = None, reason: str | None = None,
+           at: dt.datetime | None = None) -> tuple[Incident, bool]:
+    """A call-taker (96333 code read by the caller) or manual entry at the desk."""
+    from equipment.core.errors import Forbidden
+    if actor.role not in INTAKE_ROLES:
+        raise Forbidden("Only the dispatch desk enters incidents / 仅调度台可登记")
+    unit = _resolve_unit(equipment_id=equipment_id, rescue_code=rescue_code)
+    return open_incident(equipment_id=unit.id, source=source, reason=reason, caller_phone=caller_phone,
+                         at=at, actor=actor)
+
+
+@atomic
+def report_public(*, tag: str, kind: str, caller_phone: str | None = None) -> tuple[Incident, bool]:
+    """The public scan page's "I am trapped / report a fault" button (no login; rate-limited by the view)."""
+    from equipment.core.actor import PUBLIC
+    unit = registry.resolve_tag(tag)
+    reason = {"trapped": "public: trapped", "fault": "public: fault"}.get(kind)
+    if reason is None:
+        raise Invalid("Unknown report", details={"kind": ["trapped or fault"]})
+    return open_incident(equipment_id=unit.id, source="public", reason=reason, caller_phone=caller_phone,
+                         actor=PUBLIC)

@@ -1,0 +1,126 @@
+"""Emergency pages: dispatcher console, crew page, public trapped report, statistics; and the live stream."""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from flask import Blueprint, current_app, redirect, render_template, request
+
+from equipment.auth.service import require_actor
+from equipment.core import ratelimit
+from equipment.emergency import crews, queries, schemas, service, stream
+from equipment.emergency.models import CAUSES
+from equipment.emergency.text import TEXT
+from equipment.web import i18n
+
+i18n.TEXT.update(TEXT)
+bp = Blueprint("emergency_pages", __name__)
+page_blueprints = [bp]
+DESK = ("dispatcher", "regulator")
+DESK_ACTIONS = ("dispatch", "escalate")
+
+
+def _json_or_form() -> dict:
+    return request.get_json(silent=True) or request.form.to_dict()
+
+
+def _clean(schema, data: dict) -> dict:
+    allowed = set(schema().fields)
+    return schema().load({k: v for k, v in data.items() if k in allowed and v not in ("", None)})
+
+
+# --- dispatcher console ---------------------------------------------------------------------------
+
+@bp.route("/console")
+def console():
+    require_actor(*DESK)
+    tile_url = current_app.config.get("TILE_URL") or ""
+    resp = current_app.make_response(render_template(
+        "emergency/console.html", tile_url=tile_url, causes=CAUSES,
+        accept_s=current_app.config["ACCEPT_DEADLINE_S"], arrival_s=current_app.config["ARRIVAL_DEADLINE_S"]))
+    if tile_url:  # let the configured tile server's images through the page policy
+        origin = "{0.scheme}://{0.netloc}".format(urlparse(tile_url.replace("{", "").replace("}", "")))
+        resp.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; img-src 'self' data: {origin}; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self' 'unsafe-inline'; connect-src 'self'")
+    return resp
+
+
+@bp.route("/console/incidents", methods=["POST"])
+def console_report():
+    actor = require_actor(*DESK)
+    body = _clean(schemas.IncidentIn, _json_or_form())
+    incident, created = service.report(actor=actor, **body)
+    return schemas.IncidentOut().dump(queries.view(incident)), 201 if created else 200
+
+
+@bp.route("/console/incidents/<int:incident_id>/<action>", methods=["POST"])
+def console_action(incident_id, action):
+    actor = require_actor("dispatcher")
+    data = _json_or_form()
+    if action == "dispatch":
+        crew_id = data.get("crew_id")
+        incident = service.dispatch_incident(actor=actor, incident_id=incident_id,
+                                             crew_id=int(crew_id) if crew_id else None)
+    elif action == "escalate":
+        incident = service.escalate_incident(actor=actor, incident_id=incident_id)
+    else:
+        body = _clean(schemas.TransitionIn, data)
+        incident = service.transition(actor=actor, incident_id=incident_id, action=action, **body)
+    return schemas.IncidentOut().dump(queries.view(incident))
+
+
+@bp.route("/console/crews")
+def console_crews():
+    return {"items": schemas.CrewOut(many=True).dump(queries.on_duty_crews(actor=require_actor(*DESK)))}
+
+
+@bp.route("/api/v1/incidents/stream")
+def live():
+    return stream.response(require_actor("dispatcher", "regulator", "crew"))
+
+
+# --- crew page ------------------------------------------------------------------------------------
+
+@bp.route("/crew")
+def crew_page():
+    actor = require_actor("crew")
+    return render_template("emergency/crew.html", me=crews.crew_of(actor), jobs=queries.crew_jobs(actor=actor),
+                           causes=CAUSES)
+
+
+@bp.route("/crew/jobs/<int:incident_id>/<action>", methods=["POST"])
+def crew_action(incident_id, action):
+    actor = require_actor("crew")
+    queries.get_incident(actor=actor, incident_id=incident_id)  # someone else's job is 404
+    body = _clean(schemas.TransitionIn, request.form.to_dict())
+    service.transition(actor=actor, incident_id=incident_id, action=action, **body)
+    return redirect("/crew")
+
+
+@bp.route("/crew/duty", methods=["POST"])
+def crew_duty():
+    crews.set_duty(actor=require_actor("crew"), on_duty=request.form.get("on_duty") == "1")
+    return redirect("/crew")
+
+
+@bp.route("/crew/position", methods=["POST"])
+def crew_position():
+    body = _clean(schemas.PositionIn, _json_or_form())
+    body.pop("accuracy_m", None)
+    crew = crews.report_position(actor=require_actor("crew"), **body)
+    return {"ok": True, "position_at": crew.position_at.isoformat(), "on_duty": crew.on_duty}
+
+
+# --- public report from the scan page -------------------------------------------------------------
+
+@bp.route("/q/<string:tag>/report", methods=["POST"])
+def public_report(tag):
+    ratelimit.check("public", "PUBLIC_RATE_LIMIT")
+    ratelimit.check("public_report", "PUBLIC_REPORT_RATE_LIMIT")
+    phone = (request.form.get("caller_phone") or "").strip() or None
+    if phone:
+        schemas.PHONE(phone)  # a ValidationError becomes the 422 envelope / error page
+    incident, created = service.report_public(tag=tag, kind=request.form.get("kind", "trapped"),
+                                              caller_phone=phone)
+    return render_template("emergency/public_reported.html", incident_id=incident.id, created=created,
+                           hotline=current_app.config.get("HOTLINE", "96333")), 201 if created else 200

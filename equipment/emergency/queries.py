@@ -1,0 +1,115 @@
+"""Read side of emergency: scoped incident lists, detail with timeline, crew jobs, live-stream changes."""
+from __future__ import annotations
+
+from sqlalchemy import exists, func, select
+
+from equipment.core.actor import Actor
+from equipment.core.db import paginate
+from equipment.core.errors import Forbidden, NotFound
+from equipment.core.geo import lat_lon
+from equipment.emergency import crews
+from equipment.emergency.models import (ACTIVE_DISPATCH, OPEN_STATUSES, CrewMember, Dispatch, Incident,
+                                        IncidentEvent)
+from equipment.extensions import db
+from equipment.registry.models import Equipment
+
+DESK = ("admin", "regulator", "dispatcher")
+
+
+def scope(stmt, actor: Actor):
+    """Desk roles see every incident; a crew only its own jobs; others the incidents of units they see."""
+    from equipment.registry import service as registry
+    if actor.role in DESK:
+        return stmt
+    if actor.role == "crew":
+        crew = crews.crew_of(actor)
+        if crew is None:
+            return stmt.where(False)
+        return stmt.where(exists().where(Dispatch.incident_id == Incident.id, Dispatch.crew_id == crew.id))
+    return stmt.where(exists().where(Equipment.id == Incident.equipment_id, registry.visible_clause(actor)))
+
+
+def list_incidents(*, actor: Actor, equipment_id: int | None = None, status: str | None = None,
+                   page: int = 1, per_page: int = 50) -> dict:
+    stmt = scope(select(Incident), actor).order_by(Incident.reported_at.desc(), Incident.id.desc())
+    if equipment_id is not None:
+        stmt = stmt.where(Incident.equipment_id == equipment_id)
+    if status == "open":
+        stmt = stmt.where(Incident.status.in_(OPEN_STATUSES))
+    elif status and status != "all":
+        stmt = stmt.where(Incident.status == status)
+    return paginate(stmt, page=page, per_page=per_page)
+
+
+def get_incident(*, actor: Actor, incident_id: int) -> Incident:
+    incident = db.session.scalar(scope(select(Incident).where(Incident.id == incident_id), actor))
+    if incident is None:
+        raise NotFound("No such incident")
+    return incident
+
+
+def events_of(incident_id: int, limit: int = 200) -> list[IncidentEvent]:
+    stmt = (select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
+            .order_by(IncidentEvent.id).limit(limit))
+    return list(db.session.scalars(stmt))
+
+
+def current_offer(incident_id: int) -> Dispatch | None:
+    stmt = (select(Dispatch).where(Dispatch.incident_id == incident_id, Dispatch.status.in_(ACTIVE_DISPATCH))
+            .order_by(Dispatch.id.desc()))
+    return db.session.scalars(stmt).first()
+
+
+def view(incident: Incident, *, with_events: bool = False) -> dict:
+    """Everything the console and the crew page show for one incident."""
+    from equipment.emergency.transitions import allowed_actions
+    from equipment.registry import service as registry
+    unit = registry.load_equipment(incident.equipment_id)
+    offer = current_offer(incident.id)
+    crew = db.session.get(CrewMember, incident.crew_id) if incident.crew_id else None
+    out = {c.key: getattr(incident, c.key) for c in Incident.__table__.columns}
+    out.update({
+        "allowed_actions": allowed_actions(incident.status), "location": lat_lon(unit.location),
+        "rescue_code": unit.rescue_code, "device_code": unit.device_code,
+        "registration_code": unit.registration_code, "unit_address": unit.address,
+        "accept_deadline": offer.accept_deadline if offer and offer.status == "offered" else None,
+        "offer_status": offer.status if offer else None,
+        "crew": {"id": crew.id, "name": crew.name, "phone": crew.phone, "org_id": crew.org_id,
+                 "location": lat_lon(crew.location)} if crew else None,
+    })
+    if with_events:
+        out["events"] = events_of(incident.id)
+    return out
+
+
+def crew_jobs(*, actor: Actor) -> list[dict]:
+    """The calling crew member's active offers and jobs (open incidents only)."""
+    if actor.role != "crew":
+        raise Forbidden("Only crew members have jobs")
+    crew = crews.crew_of(actor)
+    if crew is None:
+        return []
+    stmt = (select(Incident).join(Dispatch, Dispatch.incident_id == Incident.id)
+            .where(Dispatch.crew_id == crew.id, Dispatch.status.in_(ACTIVE_DISPATCH),
+                   Incident.status.in_(OPEN_STATUSES)).order_by(Incident.reported_at.desc()))
+    return [view(i, with_events=False) for i in db.session.scalars(stmt).unique()]
+
+
+def on_duty_crews(*, actor: Actor, limit: int = 2000) -> list[dict]:
+    if actor.role not in DESK:
+        raise Forbidden("Only the dispatch desk sees every crew")
+    stmt = (select(CrewMember).where(CrewMember.on_duty.is_(True), CrewMember.location.is_not(None))
+            .order_by(CrewMember.id).limit(limit))
+    return [{"id": c.id, "name": c.name, "org_id": c.org_id, "phone": c.phone, "location": lat_lon(c.location),
+             "position_at": c.position_at} for c in db.session.scalars(stmt)]
+
+
+def last_event_id() -> int:
+    return db.session.scalar(select(func.max(IncidentEvent.id))) or 0
+
+
+def changes_since(cursor: int, *, lookback: int = 0, limit: int = 200) -> list[tuple[int, int, str]]:
+    """(event id, incident id, kind) after the cursor; the lookback catches ids committed out of order."""
+    stmt = (select(IncidentEvent.id, IncidentEvent.incident_id, IncidentEvent.kind)
+            .where(IncidentEvent.id > cursor - lookback).order_by(IncidentEvent.id).limit(limit))
+    return [tuple(r) for r in db.session.execute(stmt)]

@@ -1,0 +1,125 @@
+"""Boundary schemas of the emergency API."""
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from equipment.emergency.models import CAUSES, STATUSES
+
+PHONE = validate.Regexp(r"^\+?[0-9][0-9 \-]{3,19}$", error="digits, 4 to 20 / 电话号码格式不正确")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class IncidentIn(Strict):
+    equipment_id = fields.Integer(load_default=None)
+    rescue_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{5,6}$", error="5-6 digits"))
+    source = fields.String(load_default="phone", validate=validate.OneOf(("phone", "manual")))
+    caller_phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+    @validates_schema
+    def one_unit(self, data, **_):
+        if (data.get("equipment_id") is None) == (data.get("rescue_code") is None):
+            raise ValidationError("give exactly one of rescue_code or equipment_id", "rescue_code")
+
+
+class IncidentQuery(Schema):
+    equipment_id = fields.Integer(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(("open", "all", *STATUSES)))
+    page = fields.Integer(load_default=1)
+    per_page = fields.Integer(load_default=50)
+
+
+class TransitionIn(Strict):
+    cause = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(CAUSES))
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class DispatchIn(Strict):
+    crew_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class PointOut(Schema):
+    lat = fields.Float(allow_nan=False)
+    lon = fields.Float(allow_nan=False)
+
+
+class CrewOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    phone = fields.String()
+    org_id = fields.Integer()
+    location = fields.Nested(PointOut, allow_none=True)
+    position_at = fields.DateTime(allow_none=True)
+    on_duty = fields.Boolean()
+
+
+class EventOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    kind = fields.String()
+    actor_name = fields.String()
+    actor_org_id = fields.Integer(allow_none=True)
+    data = fields.Dict()
+
+
+class IncidentOut(Schema):
+    id = fields.Integer()
+    equipment_id = fields.Integer()
+    status = fields.String()
+    source = fields.String()
+    reason = fields.String(allow_none=True)
+    caller_phone = fields.String(allow_none=True)
+    level = fields.Integer()
+    signals = fields.Integer()
+    address = fields.String(allow_none=True)
+    district_code = fields.String(allow_none=True)
+    maintenance_org_id = fields.Integer(allow_none=True)
+    rescue_code = fields.String(allow_none=True)
+    device_code = fields.String(allow_none=True)
+    location = fields.Nested(PointOut, allow_none=True)
+    reported_at = fields.DateTime()
+    dispatched_at = fields.DateTime(allow_none=True)
+    accepted_at = fields.DateTime(allow_none=True)
+    arrived_at = fields.DateTime(allow_none=True)
+    released_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    arrival_deadline = fields.DateTime(allow_none=True)
+    accept_deadline = fields.DateTime(allow_none=True)
+    arrival_overdue = fields.Boolean()
+    fire_notified_at = fields.DateTime(allow_none=True)
+    cause = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    crew_id = fields.Integer(allow_none=True)
+    crew = fields.Dict(allow_none=True)
+    offer_status = fields.String(allow_none=True)
+    allowed_actions = fields.List(fields.String())
+    events = fields.List(fields.Nested(EventOut))
+
+
+class IncidentPage(Schema):
+    items = fields.List(fields.Nested(IncidentOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+class DutyIn(Strict):
+    on_duty = fields.Boolean(required=True)
+
+
+class PositionIn(Strict):
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90), allow_nan=False)
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180), allow_nan=False)
+    on_duty = fields.Boolean(load_default=None, allow_none=True)
+    accuracy_m = fields.Float(load_default=None, allow_none=True)
+
+
+class StatsQuery(Schema):
+    date_from = fields.Date(load_default=None, data_key="from")
+    date_to = fields.Date(load_default=None, data_key="to")
+    group = fields.String(load_default="month", validate=validate.OneOf(("day", "month", "district",
+                                                                          "maintenance_unit", "cause")))
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))

@@ -1,0 +1,96 @@
+"""Emergency REST API (thin: schema in, one service call, schema out)."""
+from flask_smorest import Blueprint
+
+from equipment.auth.service import require_actor
+from equipment.emergency import crews, queries, schemas, service
+
+incidents = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents", description="96333 incidents")
+crew_api = Blueprint("crews", __name__, url_prefix="/api/v1/crews", description="Rescue crews")
+api_blueprints = [incidents, crew_api]
+
+
+@incidents.route("", methods=["GET"])
+@incidents.arguments(schemas.IncidentQuery, location="query")
+@incidents.response(200, schemas.IncidentPage)
+def list_incidents(args):
+    result = queries.list_incidents(actor=require_actor(), **args)
+    result["items"] = [queries.view(i) for i in result["items"]]
+    return result
+
+
+@incidents.route("", methods=["POST"])
+@incidents.arguments(schemas.IncidentIn)
+@incidents.response(201, schemas.IncidentOut)
+def create_incident(body):
+    incident, created = service.report(actor=require_actor(*service.INTAKE_ROLES), **body)
+    return queries.view(incident), 201 if created else 200
+
+
+@incidents.route("/<int:incident_id>", methods=["GET"])
+@incidents.response(200, schemas.IncidentOut)
+def get_incident(incident_id):
+    return queries.view(queries.get_incident(actor=require_actor(), incident_id=incident_id), with_events=True)
+
+
+@incidents.route("/<int:incident_id>/<any(accept, arrive, release, close, false_alarm, cancel):action>",
+                 methods=["POST"])
+@incidents.arguments(schemas.TransitionIn)
+@incidents.response(200, schemas.IncidentOut)
+def transition(body, incident_id, action):
+    actor = require_actor()
+    queries.get_incident(actor=actor, incident_id=incident_id)  # scoping: another crew's job is 404
+    return queries.view(service.transition(actor=actor, incident_id=incident_id, action=action, **body))
+
+
+@incidents.route("/<int:incident_id>/dispatch", methods=["POST"])
+@incidents.arguments(schemas.DispatchIn)
+@incidents.response(200, schemas.IncidentOut)
+def dispatch(body, incident_id):
+    return queries.view(service.dispatch_incident(actor=require_actor("dispatcher"), incident_id=incident_id,
+                                                  **body))
+
+
+@incidents.route("/<int:incident_id>/escalate", methods=["POST"])
+@incidents.response(200, schemas.IncidentOut)
+def escalate(incident_id):
+    return queries.view(service.escalate_incident(actor=require_actor("dispatcher"), incident_id=incident_id))
+
+
+@crew_api.route("", methods=["GET"])
+@crew_api.response(200, schemas.CrewOut(many=True))
+def on_duty_crews():
+    return queries.on_duty_crews(actor=require_actor())
+
+
+@crew_api.route("/me", methods=["GET"])
+@crew_api.response(200, schemas.CrewOut)
+def me():
+    crew = crews.crew_of(require_actor("crew"))
+    return _crew_out(crew) if crew else {}
+
+
+@crew_api.route("/me/duty", methods=["PUT"])
+@crew_api.arguments(schemas.DutyIn)
+@crew_api.response(200, schemas.CrewOut)
+def duty(body):
+    return _crew_out(crews.set_duty(actor=require_actor("crew"), **body))
+
+
+@crew_api.route("/me/position", methods=["POST"])
+@crew_api.arguments(schemas.PositionIn)
+@crew_api.response(200, schemas.CrewOut)
+def position(body):
+    body.pop("accuracy_m", None)
+    return _crew_out(crews.report_position(actor=require_actor("crew"), **body))
+
+
+@crew_api.route("/me/jobs", methods=["GET"])
+@crew_api.response(200, schemas.IncidentOut(many=True))
+def jobs():
+    return queries.crew_jobs(actor=require_actor("crew"))
+
+
+def _crew_out(crew) -> dict:
+    from equipment.core.geo import lat_lon
+    return {"id": crew.id, "name": crew.name, "phone": crew.phone, "org_id": crew.org_id,
+            "location": lat_lon(crew.location), "position_at": crew.position_at, "on_duty": crew.on_duty}
