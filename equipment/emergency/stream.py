@@ -25,6 +25,7 @@ MAX_AGE_S = 300.0
 MAX_STREAMS = 64  # per process; each open stream holds one server thread
 LOOKBACK = 64  # ids committed out of order by concurrent transactions are caught within this window
 _slots = threading.BoundedSemaphore(MAX_STREAMS)
+SHUTDOWN = threading.Event()  # set on server shutdown (and by tests): every stream ends at its next poll
 
 
 class TooManyStreams(AppError):
@@ -91,7 +92,7 @@ def _generate(app, actor: Actor, start: int):
             yield _sse("snapshot", snapshot(actor), start)
             db.session.remove()
             opened = last_beat = time.monotonic()
-            while time.monotonic() - opened < MAX_AGE_S:
+            while time.monotonic() - opened < MAX_AGE_S and not SHUTDOWN.is_set():
                 chunks = list(_changes(actor, cursor))
                 db.session.remove()  # hand the connection back between polls
                 yield from chunks

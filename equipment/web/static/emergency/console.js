@@ -32,7 +32,7 @@
   function alertNew(inc) {
     beep();
     var b = el("div", { "class": "alert-banner", id: "alert-" + inc.id },
-      "🚨 #" + inc.id + " " + (inc.address || "") + " (" + (T.source[inc.source] || inc.source) + ")");
+      "!! 96333 #" + inc.id + " " + (inc.address || "") + " (" + (T.source[inc.source] || inc.source) + ")");
     document.body.appendChild(b);
     setTimeout(function () { b.remove(); }, 8000);
     document.title = "(!) " + document.title.replace(/^\(!\) /, "");
@@ -58,7 +58,7 @@
   function tick() {
     document.querySelectorAll(".timer").forEach(function (t) {
       var s = remaining(t.dataset.deadline);
-      t.textContent = (t.dataset.kind === "accept" ? "⏱ " : "🚗 ") + (s < 0 ? T.overdue + " " : "") + fmt(s);
+      t.textContent = (t.dataset.kind === "accept" ? T.accept_by : T.arrive_by) + " " + (s < 0 ? T.overdue + " " : "") + fmt(s);
       t.classList.toggle("late", s < 0);
     });
   }
