@@ -8,7 +8,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from equipment.config import load_config
     from equipment.core.db import sqlite_engine_options
 
+    from equipment.core.fields import BoundedIntConverter
+
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(load_config(overrides))
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
                           sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))

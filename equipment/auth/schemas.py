@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from equipment.core.actor import ROLES
+from equipment.core.fields import Id
 
 
 class TokenRequest(Schema):
@@ -18,7 +19,7 @@ class UserCreate(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{3,80}$"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    org_id = fields.Integer(allow_none=True)
+    org_id = Id(allow_none=True)
     display_name = fields.String(allow_none=True, validate=validate.Length(max=120))
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
 

@@ -37,6 +37,8 @@ def create_user(*, username: str, role: str, password: str, org_id: int | None =
     if role not in ("admin", "regulator") and org_id is None:
         raise Invalid("Organisation required", details={"org_id": ["required for this role"]})
     validate_password(password)
+    if org_id is not None and not _org_exists(org_id):
+        raise Invalid("Unknown organisation", details={"org_id": ["no such organisation"]})
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise Conflict("Username taken", details={"username": ["already exists"]})
     user = User(username=username, role=role, org_id=org_id, display_name=display_name, phone=phone,
@@ -44,6 +46,11 @@ def create_user(*, username: str, role: str, password: str, org_id: int | None =
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def _org_exists(org_id: int) -> bool:
+    from equipment.registry import service as registry
+    return registry.organization_exists(org_id)
 
 
 def _check_credentials(user: User | None, password: str) -> bool:

@@ -88,7 +88,7 @@ def is_sqlite() -> bool:
 def paginate(stmt, *, page: int = 1, per_page: int = 50, max_per_page: int = 200) -> dict:
     """Run a select with offset pagination; returns the list envelope of DESIGN.md."""
     from equipment.extensions import db
-    if page < 1 or per_page < 1 or per_page > max_per_page:
+    if not 1 <= page <= 1_000_000 or per_page < 1 or per_page > max_per_page:
         raise Invalid("Invalid pagination", details={
             "page": ["must be >= 1"], "per_page": [f"must be between 1 and {max_per_page}"]})
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

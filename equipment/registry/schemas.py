@@ -2,6 +2,8 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
+from equipment.core.fields import Id
+
 from equipment.registry.models import ORG_KINDS, STATUSES
 
 DISTRICT = validate.Regexp(r"^\d{6}$", error="6-digit GB/T 2260 district code")
@@ -60,7 +62,7 @@ class CylinderAttrs(Strict):
     volume_l = fields.Float(validate=validate.Range(0.1, 3000), allow_nan=False)
     manufacture_date = fields.Date(required=True)
     design_life_years = fields.Integer(validate=validate.Range(1, 50))
-    filling_org_id = fields.Integer()
+    filling_org_id = Id()
 
 
 class VesselAttrs(Strict):
@@ -108,9 +110,9 @@ class EquipmentIn(Strict):
     address = fields.String(required=True, validate=validate.Length(min=2, max=300))
     district_code = fields.String(allow_none=True, validate=DISTRICT)
     location = fields.Nested(LatLon, allow_none=True)
-    user_org_id = fields.Integer(required=True)
-    maintenance_org_id = fields.Integer(allow_none=True)
-    maker_org_id = fields.Integer(allow_none=True)
+    user_org_id = Id(required=True)
+    maintenance_org_id = Id(allow_none=True)
+    maker_org_id = Id(allow_none=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
     attributes = fields.Dict(keys=fields.String(), load_default=dict)
     components = fields.List(fields.Nested(ComponentIn), load_default=list)
@@ -127,7 +129,7 @@ class EquipmentPatch(Strict):
     location = fields.Nested(LatLon, allow_none=True)
     use_certificate_no = fields.String(allow_none=True)
     rescue_code = fields.String(allow_none=True)
-    maintenance_org_id = fields.Integer(allow_none=True)
+    maintenance_org_id = Id(allow_none=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
     attributes = fields.Dict(keys=fields.String())
 
@@ -165,11 +167,11 @@ class EquipmentQuery(Schema):
     category = fields.String()
     status = fields.String(validate=validate.OneOf(STATUSES))
     district_code = fields.String(validate=DISTRICT)
-    org_id = fields.Integer()
+    org_id = Id()
     component_kind = fields.String()
     component_maker = fields.String()
     component_model = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
@@ -221,7 +223,7 @@ class RevokeIn(Strict):
 
 
 class LabelQuery(Schema):
-    ids = DelimitedList(fields.Integer(), required=True, validate=validate.Length(min=1, max=2000))
+    ids = DelimitedList(Id(), required=True, validate=validate.Length(min=1, max=2000))
     label_w_mm = fields.Float(load_default=70, validate=validate.Range(20, 210))
     label_h_mm = fields.Float(load_default=37, validate=validate.Range(15, 297))
     columns = fields.Integer(load_default=3, validate=validate.Range(1, 10))

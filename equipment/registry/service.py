@@ -55,6 +55,10 @@ def get_organization(org_id: int) -> Organization:
     return org
 
 
+def organization_exists(org_id: int) -> bool:
+    return db.session.get(Organization, org_id) is not None
+
+
 def list_organizations(*, actor: Actor, kind: str | None = None, page: int = 1, per_page: int = 50) -> dict:
     stmt = select(Organization).order_by(Organization.id)
     if kind:

@@ -128,3 +128,21 @@ def test_every_write_is_audited(client, f, db):
     assert resp.status_code == 200
     logs = db.session.query(AuditLog).filter_by(entity="equipment", entity_id=str(unit.id), action="update").all()
     assert any(l.actor_name == admin.username and l.changes.get("address", [None, None])[1] == "福州市新地址" for l in logs)
+
+
+def test_ids_beyond_bigint_are_not_found_or_invalid(client, f):
+    h = f.token(client, f.user("admin"))
+    huge = 2**70
+    assert client.get(f"/api/v1/equipment/{huge}", headers=h).status_code == 404
+    assert client.get(f"/api/v1/equipment/labels.pdf?ids=1,{huge}", headers=h).status_code == 422
+    resp = client.post("/api/v1/equipment", headers=h, json={
+        "category": "3110", "device_code": "311035001201900001", "address": "福州某地",
+        "user_org_id": huge, "location": {"lat": 26, "lon": 119}})
+    assert resp.status_code == 422 and "user_org_id" in resp.get_json()["error"]["details"]
+
+
+def test_user_with_unknown_org_is_422(client, f):
+    h = f.token(client, f.user("admin"))
+    resp = client.post("/api/v1/users", headers=h, json={
+        "username": "zhang.san", "password": "long-enough-pw", "role": "crew", "org_id": 987654})
+    assert resp.status_code == 422 and "org_id" in resp.get_json()["error"]["details"]
