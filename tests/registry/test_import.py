@@ -120,3 +120,38 @@ def _admin_headers(client, f):
         _HEADERS.clear()
         _HEADERS[key] = f.token(client, f.user("admin"))
     return _HEADERS[key]
+
+
+def test_xlsx_import(client, f, db):
+    import openpyxl
+    org, maint = f.org(), f.org("maintenance_unit")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for i in range(3):
+        row = _good(100 + i, org, maint)
+        ws.append([row.get(k, "") for k in HEADER])
+    buf = io.BytesIO()
+    wb.save(buf)
+    h = f.token(client, f.user("regulator"))
+    before = _count(db)
+    resp = _upload(client, h, buf.getvalue(), "units.xlsx")
+    assert resp.status_code == 200, resp.get_json()
+    assert _count(db) == before + 3
+
+
+def test_cli_import_reports_rows_and_exits_1(app, f, db, tmp_path):
+    org, maint = f.org(), f.org("maintenance_unit")
+    rows = [_good(200, org, maint), {**_good(201, org, maint), "lat": "999"}]
+    path = tmp_path / "units.csv"
+    path.write_bytes(_csv(rows))
+    before = _count(db)
+    result = app.test_cli_runner().invoke(args=["registry", "import", str(path)])
+    assert result.exit_code == 1
+    assert "row 3: location" in result.output
+    assert _count(db) == before
+    rows[1]["lat"] = "26.1"
+    path.write_bytes(_csv(rows))
+    result = app.test_cli_runner().invoke(args=["registry", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert _count(db) == before + 2
