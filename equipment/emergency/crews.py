@@ -1,8 +1,10 @@
 """Crew members: duty, position, and the nearest able crew by a spatial-index query on either store.
 
-PostGIS: KNN ordering (`<->`) walks the GiST index; the few nearest candidates are re-ranked by the exact
-geodesic distance (geography). SpatiaLite: the R*Tree behind the geometry column is searched with a
-bounding box that grows until the best exact distance lies inside the searched circle.
+Across units (level 2, and any search without a unit filter) the spatial index does the work. PostGIS:
+KNN ordering (`<->`) walks the GiST index behind an `&&` box; the few nearest candidates are re-ranked by
+the exact geodesic distance (geography). SpatiaLite: the R*Tree behind the geometry column is searched
+with a bounding box that grows until the best exact distance lies inside the searched circle.
+Within one unit (level 1) its few crews come from the org index and are ordered by exact distance.
 """
 from __future__ import annotations
 
@@ -135,15 +137,20 @@ def _nearest_pg(where, params, radius_m, limit) -> list[Candidate]:
         where = [*where, "c.location && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)",
                  f"ST_DWithin(c.location::geography, {here}::geography, :radius)"]
         params = {**params, **_box(params["lat"], params["lon"], radius_m), "radius": radius_m}
+    # One unit's crews (level 1) are few: the org index plus exact distances beats walking the GiST
+    # index past every other unit's crews, and stays fast under psycopg's generic prepared plans.
+    order = "d" if "org_id" in params and radius_m is None else f"c.location <-> {here}"
     sql = (f"SELECT c.id, c.org_id, ST_Distance(c.location::geography, {here}::geography) AS d "
            f"FROM crew_members c WHERE {' AND '.join(where)} "
-           f"ORDER BY c.location <-> {here} LIMIT :k")
+           f"ORDER BY {order} LIMIT :k")
     rows = db.session.execute(text(sql), {**params, "k": max(limit, KNN_CANDIDATES)}).all()
     ranked = sorted((Candidate(r[0], r[1], float(r[2])) for r in rows), key=lambda c: c.distance_m)
     return ranked[:limit]
 
 
 def _nearest_sqlite(where, params, radius_m, limit) -> list[Candidate]:
+    if "org_id" in params and radius_m is None:  # level 1: one unit's few crews, as on PostgreSQL
+        return _sqlite_exact(where, params, limit)
     radii = [r for r in SQLITE_RADII_M if radius_m is None or r < radius_m]
     radii.append(radius_m if radius_m is not None else SQLITE_RADII_M[-1])
     best: list[Candidate] = []
@@ -153,6 +160,12 @@ def _nearest_sqlite(where, params, radius_m, limit) -> list[Candidate]:
         if len(best) >= limit and best[limit - 1].distance_m <= r:
             return best[:limit]
     return [c for c in best if radius_m is None or c.distance_m <= radius_m][:limit]
+
+
+def _sqlite_exact(where, params, limit) -> list[Candidate]:
+    sql = (f"SELECT c.id, c.org_id, ST_Distance(c.location, MakePoint(:lon, :lat, 4326), 1) AS d "
+           f"FROM crew_members c WHERE {' AND '.join(where)} ORDER BY d LIMIT :k")
+    return [Candidate(r[0], r[1], float(r[2])) for r in db.session.execute(text(sql), {**params, "k": limit})]
 
 
 def _sqlite_within(where, params, radius_m, limit) -> list[Candidate]:
