@@ -52,5 +52,37 @@ def list_jobs():
         click.echo(f"{spec.id:40} {when:20} {state}")
 
 
+
+
+@click.group("backup")
+def backup_group():
+    """Backup and restore / 备份与恢复."""
+
+
+@backup_group.command("create")
+@click.argument("dest", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_create(dest):
+    """Write a consistent backup of the configured database to DEST."""
+    from equipment.core import backup
+    backup.backup(current_app.config["SQLALCHEMY_DATABASE_URI"], dest)
+    click.echo(f"backup written to {dest}")
+
+
+@backup_group.command("restore")
+@click.argument("src", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="confirm replacing the current data")
+@with_appcontext
+def backup_restore(src, yes):
+    """Replace the configured database with the backup SRC (stop the platform first)."""
+    from equipment.core import backup
+    from equipment.extensions import db
+    if not yes:
+        raise click.ClickException("restoring replaces all current data; add --yes to confirm")
+    db.engine.dispose()
+    backup.restore(current_app.config["SQLALCHEMY_DATABASE_URI"], src)
+    click.echo(f"restored {src}; run `equipment trace verify` to check the history chains")
+
+
 def commands():
-    return [jobs_group]
+    return [jobs_group, backup_group]
