@@ -26,6 +26,20 @@ def create_incident(body):
     return queries.view(incident), 201 if created else 200
 
 
+@incidents.route("/stats", methods=["GET"])
+@incidents.arguments(schemas.StatsQuery, location="query")
+def incident_stats(args):
+    """Counts, response/arrival/rescue times, 3-min and 30-min rates, causes; ?format=csv downloads."""
+    from flask import Response
+    from equipment.emergency import stats
+    fmt = args.pop("format")
+    result = stats.incident_stats(actor=require_actor(), **args)
+    if fmt == "csv":
+        return Response(stats.to_csv(result), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=incident-stats.csv"})
+    return result
+
+
 @incidents.route("/<int:incident_id>", methods=["GET"])
 @incidents.response(200, schemas.IncidentOut)
 def get_incident(incident_id):
