@@ -32,15 +32,19 @@ class Live:
         self.stop = threading.Event()
         self.consumer = None
         self.thread = None
+        # Stable, like production: a persistent session in the share group holds its share of messages
+        # while it is away, so whoever takes over must reconnect with the same client id.
+        self.client_id = f"test-ingest-{uuid.uuid4().hex[:6]}"
 
     def start_consumer(self):
         from equipment.telemetry import brokerctl
         from equipment.telemetry.consumer import Consumer
         user, pwd = brokerctl.service_credentials(self.app)
         conn = brokerctl.parse_url(self.broker.url, user, pwd)
-        self.consumer = Consumer(self.app, conn=conn, client_id=f"test-ingest-{uuid.uuid4().hex[:6]}",
+        self.consumer = Consumer(self.app, conn=conn, client_id=self.client_id,
                                  batch_ms=20)
         self.thread = threading.Thread(target=self.consumer.run, args=(self.stop,), daemon=True)
+        self.stop.clear()
         self.thread.start()
         assert self.consumer.connected.wait(10), self.broker.log_tail()
         time.sleep(0.2)  # the SUBACK follows the CONNACK
