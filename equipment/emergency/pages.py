@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, redirect, render_template, request
 
 from equipment.auth.service import require_actor
 from equipment.core import ratelimit
-from equipment.emergency import crews, queries, schemas, service, stream
+from equipment.emergency import crews, metrics, queries, schemas, service, stream  # noqa: F401  (gauges)
 from equipment.emergency.models import CAUSES
 from equipment.emergency.text import TEXT
 from equipment.web import i18n
@@ -150,3 +150,26 @@ def public_report(tag):
                                               caller_phone=phone)
     return render_template("emergency/public_reported.html", incident_id=incident.id, created=created,
                            hotline=current_app.config.get("HOTLINE", "96333")), 201 if created else 200
+
+
+# --- the unit page's incidents panel ----------------------------------------------------------------
+
+def _unit_panel(unit) -> str:
+    from markupsafe import Markup, escape
+    page = queries.list_incidents(actor=require_actor(), equipment_id=unit.id, per_page=10)
+    if not page["items"]:
+        return ""
+    rows = "".join(
+        f"<tr><td>#{i.id}</td><td>{escape(i18n.local_time(i.reported_at))}</td>"
+        f"<td>{escape(i18n.t('istatus.' + i.status))}</td><td>{escape(i18n.t('source.' + i.source))}</td>"
+        f"<td>{escape(i18n.t('cause.' + i.cause) if i.cause else '')}</td></tr>" for i in page["items"])
+    return Markup(f'<section class="card" id="incidents-panel"><h2>96333</h2><table>{rows}</table></section>')
+
+
+def _register_panel() -> None:
+    from equipment.registry.pages import UNIT_PANELS
+    if _unit_panel not in UNIT_PANELS:
+        UNIT_PANELS.append(_unit_panel)
+
+
+_register_panel()

@@ -85,7 +85,8 @@ def _acting(actor: Actor | None):
 def _after_open(incident: Incident, *, at: dt.datetime) -> None:
     """Level-1 auto-dispatch in the same transaction, so a sensor incident reaches a crew within seconds."""
     from equipment.emergency import dispatch
-    dispatch.auto_dispatch(incident, now=at)
+    # A late-delivered sensor event carries its own (past) time: the crew's accept window starts now.
+    dispatch.auto_dispatch(incident, now=max(at, utcnow()))
 
 
 def get_incident(incident_id: int) -> Incident:

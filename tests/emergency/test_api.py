@@ -108,3 +108,18 @@ def test_public_report_needs_csrf_and_valid_phone(client, f, clean_limits):
     r = client.post(f"/q/{tag}/report", data={"csrf_token": token, "kind": "trapped", "caller_phone": "x"},
                     headers={"Accept": "application/json"})
     assert r.status_code == 422
+
+
+def test_metrics_unit_panel_and_cli(client, f, app):
+    _, _, unit = world(f)
+    desk = dispatcher(f)
+    client.post("/api/v1/incidents", json={"equipment_id": unit.id}, headers=f.token(client, desk))
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert "equipment_incidents_dispatched 1.0" in metrics and "equipment_notifications_pending 1.0" in metrics
+    with client.session_transaction() as sess:
+        sess["uid"] = desk.id
+    page = client.get(f"/units/{unit.id}")
+    assert page.status_code == 200 and b'id="incidents-panel"' in page.data
+    result = app.test_cli_runner().invoke(args=["emergency", "tick"])
+    assert result.exit_code == 0, result.output
+    assert '"deliver": {"sent": 1' in result.output

@@ -91,3 +91,11 @@ def test_busy_and_off_duty_crews_are_skipped(db, f):
     other = f.elevator(maint_org=maint, lat=UNIT_LAT, lon=UNIT_LON)
     second, _ = service.open_incident(equipment_id=other.id, source="sensor")
     assert second.crew_id == free.id
+
+
+def test_late_delivered_signal_still_gets_a_full_accept_window(db, f):
+    _, [(_, member)], unit = world(f)
+    event_time = utcnow() - 600 * S  # buffered by the terminal while the network was down
+    inc, _ = service.open_incident(equipment_id=unit.id, source="sensor", at=event_time)
+    assert inc.reported_at == event_time and inc.crew_id == member.id
+    assert jobs.escalate()["passed_over"] == 0  # the offer is not already expired
