@@ -119,9 +119,9 @@ class Ingestor:
         seen = set()
         for item in batch:
             try:
+                msg = parse_message(item.topic, item.payload, now_ms=now_ms)
                 if b"\\u0000" in item.payload:  # valid JSON that PostgreSQL's jsonb cannot hold
                     raise Reject("bad_value", "NUL character")
-                msg = parse_message(item.topic, item.payload, now_ms=now_ms)
             except Reject as rej:
                 rejects.setdefault(rej.reason, []).append(rej.detail or item.topic[:80])
                 continue
