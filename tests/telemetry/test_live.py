@@ -170,3 +170,21 @@ def test_events_are_stored(live):
     assert wait_until(lambda: live.scalar(select(func.count()).select_from(TelemetryEvent)
                                           .where(TelemetryEvent.terminal_id == tid)) == 1)
     client.disconnect()
+
+
+def test_simulator_trapped_scenario_opens_one_incident(live):
+    from equipment.telemetry.simulator import run_simulator
+    unit = live.unit()
+    creds = live.provision(unit)
+    stop = threading.Event()
+    runner = threading.Thread(target=run_simulator, kwargs=dict(
+        credentials=[creds], rate=2, scenario="trapped", duration=30, stop=stop, time_scale=0.1), daemon=True)
+    runner.start()
+    try:
+        # stuck at 0.8-1.3 s (scaled), then TRAPPED_AFTER_S of debounce, then the consumer's tick
+        assert wait_until(lambda: _incidents(live, unit) >= 1, TRAPPED_AFTER_S + 8), _incidents(live, unit)
+        assert wait_until(lambda: _states(live, creds["terminal_id"]) >= 2, 5)
+    finally:
+        stop.set()
+        runner.join(10)
+    assert _incidents(live, unit) == 1
