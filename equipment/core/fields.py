@@ -5,9 +5,9 @@ from werkzeug.routing import IntegerConverter
 MAX_ID = 2**63 - 1  # BIGINT: a larger number cannot name a row and would overflow the driver
 
 
-def Id(**kwargs) -> fields.Integer:
-    """A row id: positive, within BIGINT, never a float or a bool."""
-    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kwargs)
+def Id(*, strict: bool = True, **kwargs) -> fields.Integer:
+    """A row id: positive, within BIGINT. Strict in JSON bodies (no "7" or 7.0); query strings pass strict=False."""
+    return fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
 
 
 class BoundedIntConverter(IntegerConverter):

@@ -167,7 +167,7 @@ class EquipmentQuery(Schema):
     category = fields.String()
     status = fields.String(validate=validate.OneOf(STATUSES))
     district_code = fields.String(validate=DISTRICT)
-    org_id = Id()
+    org_id = Id(strict=False)
     component_kind = fields.String()
     component_maker = fields.String()
     component_model = fields.String()
@@ -223,7 +223,7 @@ class RevokeIn(Strict):
 
 
 class LabelQuery(Schema):
-    ids = DelimitedList(Id(), required=True, validate=validate.Length(min=1, max=2000))
+    ids = DelimitedList(Id(strict=False), required=True, validate=validate.Length(min=1, max=2000))
     label_w_mm = fields.Float(load_default=70, validate=validate.Range(20, 210))
     label_h_mm = fields.Float(load_default=37, validate=validate.Range(15, 297))
     columns = fields.Integer(load_default=3, validate=validate.Range(1, 10))

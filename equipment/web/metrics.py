@@ -5,7 +5,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter("equipment_http_requests", "HTTP requests", ["method", "status"], registry=REGISTRY)
-_GAUGE_SOURCES: list = []  # callables returning {(name, help): value}
+_GAUGE_SOURCES: list = []  # callables returning {(name, help, ((label, value), ...)): number}
 
 
 def gauge_source(fn):
@@ -16,9 +16,13 @@ def gauge_source(fn):
 
 def render() -> tuple[bytes, str]:
     reg = CollectorRegistry()
+    gauges: dict[str, Gauge] = {}
     for source in _GAUGE_SOURCES:
-        for (name, help_text, labels), value in source().items():
-            g = Gauge(name, help_text, list(labels.keys()), registry=reg) if labels else \
-                Gauge(name, help_text, registry=reg)
-            (g.labels(**labels) if labels else g).set(value)
+        for key, value in source().items():
+            name, help_text, labels = key if len(key) == 3 else (*key, ())
+            labels = dict(labels or ())
+            if name not in gauges:  # one metric, many label sets
+                gauges[name] = Gauge(name, help_text, sorted(labels), registry=reg)
+            gauge = gauges[name]
+            (gauge.labels(**labels) if labels else gauge).set(value)
     return generate_latest(REGISTRY) + generate_latest(reg), CONTENT_TYPE_LATEST

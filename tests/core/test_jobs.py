@@ -55,3 +55,15 @@ def _ok():
 
 def _bad():
     raise RuntimeError("boom")
+
+
+def test_metrics_gauges_group_label_sets(client):
+    from equipment.web import metrics
+    source = lambda: {("equipment_test_open", "open things", (("kind", "a"),)): 2,  # noqa: E731
+                      ("equipment_test_open", "open things", (("kind", "b"),)): 5}
+    metrics._GAUGE_SOURCES.append(source)
+    try:
+        body = client.get("/metrics").get_data(as_text=True)
+    finally:
+        metrics._GAUGE_SOURCES.remove(source)
+    assert 'equipment_test_open{kind="a"} 2.0' in body and 'equipment_test_open{kind="b"} 5.0' in body
