@@ -16,4 +16,5 @@ def page_blueprints():
     from equipment.registry import pages as registry_pages
     from equipment.web import views as web
     from equipment.emergency import pages as emergency_pages
-    return [web.bp, auth.pages, registry_pages.bp, *emergency_pages.page_blueprints]
+    from equipment.telemetry import pages as telemetry_pages
+    return [web.bp, auth.pages, registry_pages.bp, *emergency_pages.page_blueprints, telemetry_pages.bp]

@@ -1,0 +1,64 @@
+"""Telemetry pages: the unit page panel (latest state + alarm timeline), the admin reject counts page,
+and /metrics gauges read from the database (so they hold across consumer processes)."""
+from flask import Blueprint, render_template
+
+from equipment.web import i18n
+from equipment.web.metrics import gauge_source
+
+bp = Blueprint("telemetry_pages", __name__)
+
+TEXT = {
+    "telemetry.rejects": ("遥测拒收统计", "Telemetry rejects"),
+    "telemetry.reason": ("原因", "Reason"),
+    "telemetry.count": ("次数", "Count"),
+    "telemetry.last_at": ("最近", "Last"),
+    "telemetry.detail": ("详情", "Detail"),
+    "telemetry.latest": ("实时状态", "Live state"),
+    "telemetry.online": ("在线", "Online"),
+    "telemetry.offline": ("离线", "Offline"),
+    "telemetry.floor": ("楼层", "Floor"),
+    "telemetry.moving": ("运行中", "Moving"),
+    "telemetry.stopped": ("停止", "Stopped"),
+    "telemetry.doors_closed": ("门已关", "Doors closed"),
+    "telemetry.doors_open": ("门开", "Doors open"),
+    "telemetry.occupied": ("有人", "Occupied"),
+    "telemetry.empty": ("无人", "Empty"),
+    "telemetry.alarms": ("故障与报警", "Faults and alarms"),
+}
+i18n.TEXT.update(TEXT)
+
+
+@bp.route("/admin/telemetry/rejects")
+def rejects_page():
+    from equipment.auth.service import require_actor
+    from equipment.telemetry import service
+    require_actor("admin", "regulator")
+    return render_template("telemetry/rejects.html", rows=service.reject_counts())
+
+
+def unit_panel(unit) -> str:
+    from equipment.telemetry import codes, service
+    if unit.family != "elevator":
+        return ""
+    names = {c: (info.zh if i18n.lang() != "en" else info.en) for c, info in codes.CODES.items()}
+    return render_template("telemetry/unit_panel.html", latest=service.latest_of(unit.id),
+                           alarms=service.alarms_of(unit.id, limit=30), names=names)
+
+
+@gauge_source
+def telemetry_gauges() -> dict:
+    from equipment.telemetry import service
+    out = {("equipment_open_alarms", "Alarms not yet cleared", ()): service.open_alarm_count()}
+    for row in service.reject_counts():
+        out[("equipment_telemetry_rejects_stored", "Rejected telemetry messages by reason (all consumers)",
+             (("reason", row.reason),))] = row.count
+    return out
+
+
+def register() -> None:
+    from equipment.registry.pages import UNIT_PANELS
+    if unit_panel not in UNIT_PANELS:
+        UNIT_PANELS.append(unit_panel)
+
+
+register()
