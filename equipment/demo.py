@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.core.db import atomic
 
 log = logging.getLogger("equipment.demo")
 DISTRICTS = {"350102": ("鼓楼区", 26.082, 119.296), "350103": ("台江区", 26.058, 119.314),
@@ -77,6 +78,7 @@ def _users(orgs):
                             org_id=orgs[org_key].id if org_key else None)
 
 
+@atomic  # one transaction: a failed seed leaves nothing behind, so the next run seeds again
 def seed(*, elevators: int = 200, cylinders: int = 50, seed_value: int = 96333) -> bool:
     """Idempotent: returns False when the demo city already exists."""
     from equipment.auth.models import User
@@ -99,10 +101,13 @@ def _seed_hooks():
     hooks = []
     for name in ("equipment.emergency.demo", "equipment.inspections.demo", "equipment.telemetry.demo"):
         try:
-            hooks.append(__import__(name, fromlist=["demo_seed"]).demo_seed)
+            hook = getattr(__import__(name, fromlist=["demo_seed"]), "demo_seed", None)
         except ModuleNotFoundError as err:
             if err.name != name:
                 raise
+            continue
+        if hook is not None:
+            hooks.append(hook)
     return hooks
 
 
@@ -116,7 +121,7 @@ def _seed_hooks():
 def demo(host, port, elevators, seed_only, no_simulator):
     """Seed a demo city and run web + consumer + jobs + simulator / 演示城市."""
     from flask_migrate import upgrade
-    from equipment.serve import start_background
+    from equipment.serve import run_web, start_background
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     upgrade(revision="heads")
     created = seed(elevators=elevators)
@@ -130,7 +135,7 @@ def demo(host, port, elevators, seed_only, no_simulator):
         stoppers.append(_start_simulator(app))
     click.echo(f"open http://{host}:{port}/  (public scan pages: /q/<tag>, see the unit pages)")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        run_web(app, host, port)
     finally:
         for stop in reversed(stoppers):
             stop()

@@ -30,6 +30,12 @@ def start_background(app) -> list:
     return stoppers
 
 
+def run_web(app, host: str, port: int) -> None:
+    """Werkzeug's threaded server for the embedded default (app.run() refuses to block inside the CLI)."""
+    from werkzeug.serving import run_simple
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -40,7 +46,7 @@ def serve(host, port):
     app = current_app._get_current_object()
     stoppers = start_background(app)
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        run_web(app, host, port)
     finally:
         for stop in reversed(stoppers):
             stop()
