@@ -1,7 +1,7 @@
 """inspections
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-23 09:41:17.690815
 
 """
@@ -15,7 +15,7 @@ from equipment.inspections.rules import seed_rules
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
