@@ -107,23 +107,25 @@ def apply_due(ob: Obligation, rules: dict, version: int, today: dt.date) -> sche
     return due
 
 
-def _get_or_new(equipment_id: int, kind: str) -> Obligation:
+def _get_or_new(equipment_id: int, kind: str, version: int) -> Obligation:
     ob = db.session.scalar(select(Obligation).where(Obligation.equipment_id == equipment_id,
                                                     Obligation.kind == kind))
     if ob is None:
-        ob = Obligation(equipment_id=equipment_id, kind=kind, data={}, status="ok")
+        ob = Obligation(equipment_id=equipment_id, kind=kind, data={}, status="ok", rule_version=version)
         db.session.add(ob)
     return ob
 
 
 def sync_inspection(unit, *, today: dt.date | None = None, override_due: dt.date | None = None):
     """Recompute one unit's inspection obligation and mirror its due date on the equipment row."""
+    attrs = unit.attributes or {}
+    if schedule.rule_key(unit.family, unit.category_code, attrs.get("vessel_type"), attrs.get("gas_class")) is None:
+        return None
     version, rules = rules_mod.current()
     today = today or today_local()
-    ob = _get_or_new(unit.id, "inspection")
-    _fill_inspection_row(ob, unit, last_periodic(unit.id))
-    if ob.rule_key is None:
-        return None
+    last = last_periodic(unit.id)
+    ob = _get_or_new(unit.id, "inspection", version)
+    _fill_inspection_row(ob, unit, last)
     due = apply_due(ob, rules, version, today)
     if override_due is not None:  # a failed elevator: re-inspection due by its rectification deadline
         ob.next_due, ob.allowed = override_due, False
@@ -136,7 +138,7 @@ def sync_maintenance(unit, *, last_done: dt.date | None, today: dt.date | None =
     if unit.family != "elevator":
         return None
     version, rules = rules_mod.current()
-    ob = _get_or_new(unit.id, "maintenance")
+    ob = _get_or_new(unit.id, "maintenance", version)
     ob.rule_key, ob.rule_version, ob.anchor = "elevator.maintenance", version, _anchor(unit)
     ob.last_done = last_done or ob.last_done
     ob.responsible_org_id = unit.maintenance_org_id
