@@ -57,7 +57,7 @@ def generate(*, today: dt.date) -> int:
                            ReminderContact.channel.in_(cfg["channels"])))
             stmt = _insert().from_select(["equipment_id", "obligation_kind", "due_date", "offset_days", "contact_id",
                                           "status", "attempts", "created_at"], rows).on_conflict_do_nothing()
-            created += db.session.execute(stmt).rowcount or 0
+            created += len(db.session.execute(stmt.returning(Reminder.id)).all())
         previous = offset
     return created
 
