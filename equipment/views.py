@@ -17,4 +17,6 @@ def page_blueprints():
     from equipment.web import views as web
     from equipment.emergency import pages as emergency_pages
     from equipment.telemetry import pages as telemetry_pages
-    return [web.bp, auth.pages, registry_pages.bp, *emergency_pages.page_blueprints, telemetry_pages.bp]
+    from equipment.inspections import pages as inspection_pages
+    return [web.bp, auth.pages, registry_pages.bp, *emergency_pages.page_blueprints, telemetry_pages.bp,
+            inspection_pages.bp]
