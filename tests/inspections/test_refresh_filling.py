@@ -135,3 +135,24 @@ def test_filling_control(client, f, db, today):
     assert kinds[-1] == "filled"
     inspector = f.token(client, f.user("inspector", f.org("inspection_agency")))
     assert client.post("/api/v1/filling/check", headers=inspector, json={"tag": good_tag}).status_code == 403
+
+
+def test_sql_month_arithmetic_matches_python_at_month_ends(f, db):
+    """The set-based recompute and the pure functions must agree on every backend (clamping, leap years)."""
+    from sqlalchemy import select
+
+    from equipment.inspections import obligations
+    days = [dt.date(2023, 1, 28) + dt.timedelta(days=i) for i in range(40)]
+    days += [dt.date(2024, 2, 29), dt.date(2023, 8, 31), dt.date(2023, 12, 31), dt.date(2024, 10, 31)]
+    from equipment.core.db import is_sqlite
+
+    def lit(day):
+        return f"'{day.isoformat()}'" if is_sqlite() else f"DATE '{day.isoformat()}'"
+
+    for months in (1, 12, 13, 36, 49, 72):
+        for day in days:
+            got = db.session.execute(select(obligations.sql_add_months(lit(day), months))).scalar()
+            got = got if isinstance(got, dt.date) else dt.date.fromisoformat(got)
+            assert got == schedule.add_months(day, months), (day, months)
+    got = db.session.execute(select(obligations.sql_add_days(lit(dt.date(2024, 2, 20)), 15))).scalar()
+    assert str(got)[:10] == "2024-03-06"
