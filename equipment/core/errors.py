@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import jsonify, render_template, request
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import HTTPException
 
 
@@ -53,6 +53,17 @@ class Invalid(AppError):
 
 class RateLimited(AppError):
     status, code = 429, "rate_limited"
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class ErrorEnvelope(Schema):
+    """What every error answer looks like; documented in the OpenAPI instead of flask-smorest's default."""
+    error = fields.Nested(ErrorBody, required=True)
 
 
 def envelope(status: int, code: str, message: str, details=None):

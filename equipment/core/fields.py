@@ -2,11 +2,13 @@
 from marshmallow import fields, validate
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**63 - 1  # BIGINT: a larger number cannot name a row and would overflow the driver
+# Entity ids are INTEGER columns (PostgreSQL int4): a larger number cannot name a row, and PostgreSQL
+# answers it with "integer out of range" (a 500), so the boundary refuses it first.
+MAX_ID = 2**31 - 1
 
 
 def Id(*, strict: bool = True, **kwargs) -> fields.Integer:
-    """A row id: positive, within BIGINT. Strict in JSON bodies (no "7" or 7.0); query strings pass strict=False."""
+    """A row id: positive, within INTEGER. Strict in JSON bodies (no "7" or 7.0); query strings pass strict=False."""
     return fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
 
 

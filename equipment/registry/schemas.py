@@ -186,6 +186,10 @@ class EquipmentPage(Page):
     items = fields.List(fields.Nested(EquipmentOut))
 
 
+class OrganizationPage(Page):
+    items = fields.List(fields.Nested(OrganizationOut))
+
+
 class HistoryOut(Schema):
     id = fields.Integer()
     seq = fields.Integer()

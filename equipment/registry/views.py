@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from equipment.auth.service import require_actor
 from equipment.core import ratelimit
+from equipment.core.errors import ErrorEnvelope
 from equipment.registry import qr, schemas, service
 from equipment.registry.tags import tag_url
 
@@ -21,14 +22,12 @@ def create_org(body):
 
 
 @orgs.route("", methods=["GET"])
-@orgs.response(200, schemas.Page)
+@orgs.response(200, schemas.OrganizationPage)
 def list_orgs():
     from flask import request
-    result = service.list_organizations(actor=require_actor(), kind=request.args.get("kind"),
-                                        page=request.args.get("page", 1, type=int),
-                                        per_page=request.args.get("per_page", 50, type=int))
-    result["items"] = schemas.OrganizationOut(many=True).dump(result["items"])
-    return result
+    return service.list_organizations(actor=require_actor(), kind=request.args.get("kind"),
+                                      page=request.args.get("page", 1, type=int),
+                                      per_page=request.args.get("per_page", 50, type=int))
 
 
 @units.route("", methods=["POST"])
@@ -139,7 +138,8 @@ def public_unit(tag):
 
 @units.route("/import", methods=["POST"])
 @units.response(200, schemas.ImportReport)
-@units.alt_response(422, schema=schemas.ImportReport, description="bad rows; nothing imported")
+@units.alt_response(422, schema={"oneOf": [schemas.ImportReport, ErrorEnvelope]},
+                    description="bad rows (a report) or an unreadable file (an error); nothing imported")
 def import_units():
     """Upload a CSV/XLSX (multipart field `file`); all rows are imported or none."""
     from flask import request
