@@ -1,6 +1,8 @@
 """Boundary schemas of the emergency API."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from equipment.core.fields import Id
+
 from equipment.emergency.models import CAUSES, STATUSES
 
 PHONE = validate.Regexp(r"^\+?[0-9][0-9 \-]{3,19}$", error="digits, 4 to 20 / 电话号码格式不正确")
@@ -12,7 +14,7 @@ class Strict(Schema):
 
 
 class IncidentIn(Strict):
-    equipment_id = fields.Integer(load_default=None)
+    equipment_id = Id(strict=False, load_default=None)
     rescue_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{5,6}$", error="5-6 digits"))
     source = fields.String(load_default="phone", validate=validate.OneOf(("phone", "manual")))
     caller_phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
@@ -25,7 +27,7 @@ class IncidentIn(Strict):
 
 
 class IncidentQuery(Schema):
-    equipment_id = fields.Integer(load_default=None)
+    equipment_id = Id(strict=False, load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(("open", "all", *STATUSES)))
     page = fields.Integer(load_default=1)
     per_page = fields.Integer(load_default=50)
@@ -37,7 +39,7 @@ class TransitionIn(Strict):
 
 
 class DispatchIn(Strict):
-    crew_id = fields.Integer(load_default=None, allow_none=True)
+    crew_id = Id(strict=False, load_default=None, allow_none=True)
 
 
 class PointOut(Schema):

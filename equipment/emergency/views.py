@@ -28,6 +28,8 @@ def create_incident(body):
 
 @incidents.route("/stats", methods=["GET"])
 @incidents.arguments(schemas.StatsQuery, location="query")
+@incidents.doc(responses={"200": {"description": "statistics (JSON, or CSV with ?format=csv)", "content": {
+    "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}}})
 def incident_stats(args):
     """Counts, response/arrival/rescue times, 3-min and 30-min rates, causes; ?format=csv downloads."""
     from flask import Response

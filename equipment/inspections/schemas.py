@@ -3,6 +3,8 @@ import datetime as dt
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from equipment.core.fields import Id
+
 from equipment.inspections.schedule import CONCLUSIONS
 
 UTC = dt.timezone.utc
@@ -42,7 +44,7 @@ class DefectOut(Schema):
 
 
 class InspectionIn(Strict):
-    equipment_id = fields.Integer(required=True)
+    equipment_id = Id(strict=False, required=True)
     kind = fields.String(load_default="periodic", validate=validate.OneOf(("periodic", "recheck", "spot",
                                                                              "acceptance")))
     date = fields.Date(required=True)
@@ -50,8 +52,8 @@ class InspectionIn(Strict):
     safety_grade = fields.Integer(allow_none=True, validate=validate.Range(1, 5))
     grade3_months = fields.Integer(allow_none=True, validate=validate.Range(36, 72))
     report_no = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
-    follows_id = fields.Integer(allow_none=True)
-    spot_assignment_id = fields.Integer(allow_none=True)
+    follows_id = Id(strict=False, allow_none=True)
+    spot_assignment_id = Id(strict=False, allow_none=True)
     items = fields.List(fields.Nested(ChecklistItem), load_default=list)
     defects = fields.List(fields.Nested(DefectIn), load_default=list)
     notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
@@ -120,11 +122,11 @@ class ObligationPage(Page):
 
 
 class AgencyIn(Strict):
-    agency_org_id = fields.Integer(required=True, allow_none=True)
+    agency_org_id = Id(strict=False, required=True, allow_none=True)
 
 
 class ContactIn(Strict):
-    org_id = fields.Integer(required=True)
+    org_id = Id(strict=False, required=True)
     channel = fields.String(required=True, validate=validate.OneOf(("email", "webhook")))
     address = fields.String(required=True, validate=validate.Length(min=3, max=300))
 
@@ -163,7 +165,7 @@ class DrawIn(Strict):
     filters = fields.Nested(DrawFilters, load_default=dict)
     sample_size = fields.Integer(required=True, validate=validate.Range(1, 100_000))
     seed = fields.Integer(allow_none=True, validate=validate.Range(0, 2**63 - 1))
-    inspector_ids = fields.List(fields.Integer(), allow_none=True)
+    inspector_ids = fields.List(Id(strict=False), allow_none=True)
 
 
 class DrawOut(Schema):
@@ -213,7 +215,7 @@ class MaintenanceFinishIn(Strict):
 
 
 class MaintenanceIn(MaintenanceFinishIn):
-    equipment_id = fields.Integer(required=True)
+    equipment_id = Id(strict=False, required=True)
     item_set = fields.String(load_default="half_monthly", validate=validate.Length(max=16))
     started_at = fields.AwareDateTime(required=True, default_timezone=UTC)
     ended_at = fields.AwareDateTime(required=True, default_timezone=UTC)

@@ -1,6 +1,8 @@
 """Boundary schemas of telemetry (marshmallow at the HTTP edge only; the MQTT hot path uses payload.py)."""
 from marshmallow import RAISE, Schema, fields, validate
 
+from equipment.core.fields import Id
+
 from equipment.telemetry.models import ALARM_STATUSES
 
 
@@ -22,7 +24,7 @@ class Page(Schema):
 
 
 class TerminalIn(Strict):
-    equipment_id = fields.Integer(required=True, strict=True)
+    equipment_id = Id(required=True)
 
 
 class TerminalCreated(Schema):
@@ -44,7 +46,7 @@ class TerminalOut(Schema):
 
 
 class TerminalQuery(PageArgs):
-    equipment_id = fields.Integer()
+    equipment_id = Id(strict=False)
     status = fields.String(validate=validate.OneOf(("active", "revoked")))
 
 
@@ -68,7 +70,7 @@ class AlarmOut(Schema):
 
 
 class AlarmQuery(PageArgs):
-    equipment_id = fields.Integer()
+    equipment_id = Id(strict=False)
     status = fields.String(validate=validate.OneOf((*ALARM_STATUSES, "active")))
     code = fields.String(validate=validate.Length(min=1, max=16))
 
@@ -89,7 +91,7 @@ class LatestOut(Schema):
 
 
 class LatestQuery(PageArgs):
-    equipment_id = fields.Integer()
+    equipment_id = Id(strict=False)
     online = fields.Boolean()
 
 
