@@ -101,6 +101,9 @@ def record(*, actor: Actor, equipment_id: int, item_set: str, started_at: dt.dat
     _check_item_set(item_set)
     if ended_at < started_at:
         raise Invalid("End before start", details={"ended_at": ["must be after the start"]})
+    now = utcnow()
+    if ended_at > now + dt.timedelta(hours=1) or started_at < now - dt.timedelta(days=366):
+        raise Invalid("Implausible times", details={"started_at": ["within the last year, not in the future"]})
     scan = scan or {}
     rec = MaintenanceRecord(equipment_id=unit.id, crew_user_id=actor.user_id, org_id=actor.org_id,
                             item_set=item_set, status="open", started_at=started_at, ended_at=ended_at,

@@ -97,7 +97,10 @@ def facts_of(ob: Obligation) -> schedule.Facts:
 
 
 def apply_due(ob: Obligation, rules: dict, version: int, today: dt.date) -> schedule.Due | None:
-    due = schedule.inspection_due(rules, facts_of(ob))
+    try:
+        due = schedule.inspection_due(rules, facts_of(ob))
+    except (ValueError, OverflowError):  # a registry date near year 1 or 9999: no due date rather than a crash
+        due = schedule.Due(None, reason="date_out_of_range")
     if due is None:
         return None
     ob.next_due, ob.life_end, ob.allowed, ob.rule_version = due.next_due, due.life_end, due.allowed, version

@@ -164,6 +164,9 @@ def add_contact(*, actor, org_id: int, channel: str, address: str) -> ReminderCo
     from equipment.core.errors import Conflict, Forbidden, Invalid
     if not (actor.is_global or actor.org_id == org_id):
         raise Forbidden("You may set contacts of your own organisation only")
+    from equipment.registry.models import Organization
+    if db.session.get(Organization, org_id) is None:
+        raise Invalid("Unknown organisation", details={"org_id": ["no such organisation"]})
     if channel not in CHANNELS:
         raise Invalid("Unknown channel", details={"channel": [f"one of {', '.join(CHANNELS)}"]})
     if channel == "webhook" and not address.startswith(("http://", "https://")):

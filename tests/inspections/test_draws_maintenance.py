@@ -118,7 +118,7 @@ def test_fake_maintenance_flags(client, f, db):
     far_unit = f.elevator(maint_org=db.session.get(registry.Organization, unit.maintenance_org_id),
                           lat=26.40, lon=119.30)  # about 35 km north
     headers = f.token(client, crew)
-    t0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    t0 = (dt.datetime.now(UTC) - dt.timedelta(days=30)).replace(microsecond=0)
 
     def post(equipment_id, start, minutes, scan=None, item_set="half_monthly"):
         body = {"equipment_id": equipment_id, "item_set": item_set, "started_at": start.isoformat(),
@@ -150,3 +150,16 @@ def test_fake_maintenance_flags(client, f, db):
     assert quarterly["flags"] == ["too_short"]  # quarterly items need 20 minutes
     wrong = post(unit.id, t0 + dt.timedelta(days=6), 45, {"tag": far_tag, "lat": 26.08, "lon": 119.30})
     assert "tag_mismatch" in wrong["flags"]
+
+
+def test_maintenance_times_must_be_plausible(client, f, db):
+    crew, unit, _ = _crew_and_unit(f)
+    headers = f.token(client, crew)
+    future = dt.datetime.now(UTC) + dt.timedelta(days=3)
+    resp = client.post("/api/v1/maintenance", headers=headers, json={
+        "equipment_id": unit.id, "started_at": future.isoformat(),
+        "ended_at": (future + dt.timedelta(hours=1)).isoformat()})
+    assert resp.status_code == 422
+    ancient = client.post("/api/v1/maintenance", headers=headers, json={
+        "equipment_id": unit.id, "started_at": "0001-01-01T00:00:00Z", "ended_at": "9999-12-31T23:00:00Z"})
+    assert ancient.status_code == 422
