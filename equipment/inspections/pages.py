@@ -53,7 +53,8 @@ TEXT = {
 def register() -> None:
     from equipment.web import i18n
     i18n.TEXT.update(TEXT)
-    scan_action({"inspector", "regulator"}, "action.record_inspection", "/inspect/{id}")
+    scan_action({"inspector", "regulator"}, "action.record_inspection", "/inspect/{id}",
+                allowed=lambda actor, unit: service.may_inspect(actor, unit.id))
     scan_action({"crew"}, "action.start_maintenance", "/maintain/{id}")
 
 

@@ -7,24 +7,35 @@ from equipment.registry import service
 
 bp = Blueprint("registry_pages", __name__)
 
-# Other domains add what a crew member or inspector can do from a scan: (roles, label key, url template).
-SCAN_ACTIONS: list[tuple[frozenset, str, str]] = []
+# Other domains add what a crew member or inspector can do from a scan:
+# (roles, label key, url template, allowed(actor, unit) -> bool or None for the registry's own visibility).
+SCAN_ACTIONS: list[tuple[frozenset, str, str, object]] = []
 
 
-def scan_action(roles, label, url_template):
-    SCAN_ACTIONS.append((frozenset(roles), label, url_template))
+def scan_action(roles, label, url_template, allowed=None):
+    """`allowed` lets a domain grant an action beyond registry visibility (an inspector linked by agency)."""
+    SCAN_ACTIONS.append((frozenset(roles), label, url_template, allowed))
+
+
+def _visible(actor, unit) -> bool:
+    try:
+        service.get_equipment(actor=actor, equipment_id=unit.id)
+        return True
+    except NotFound:
+        return False
 
 
 def _actions_for(unit) -> list[dict]:
     actor = g.get("actor")
     if actor is None:
         return []
-    try:
-        service.get_equipment(actor=actor, equipment_id=unit.id)
-    except NotFound:
-        return []
-    return [{"label": label, "url": url.format(id=unit.id)}
-            for roles, label, url in SCAN_ACTIONS if actor.role in roles or actor.role == "admin"]
+    out = []
+    for roles, label, url, allowed in SCAN_ACTIONS:
+        if actor.role not in roles and actor.role != "admin":
+            continue
+        if (allowed or _visible)(actor, unit):
+            out.append({"label": label, "url": url.format(id=unit.id)})
+    return out
 
 
 @bp.route("/q/<string:tag>")
@@ -37,8 +48,9 @@ def scan(tag):
     except NotFound:
         return render_template("registry/unknown.html"), 404
     view = service.public_view(unit)
+    actor = g.get("actor")
     return render_template("registry/public.html", v=view, unit_id=unit.id, actions=_actions_for(unit),
-                           tag=tag)
+                           can_view=actor is not None and _visible(actor, unit), tag=tag)
 
 
 @bp.route("/units/<int:equipment_id>")

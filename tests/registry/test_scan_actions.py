@@ -35,3 +35,17 @@ def test_regulator_sees_inspection_action(client, f):
     _login(client, f.user("regulator"))
     page = client.get(f"/q/{active_tag(unit.id).tag}").get_data(as_text=True)
     assert f'href="/inspect/{unit.id}"' in page
+
+
+def test_inspector_linked_by_agency_sees_inspection_action(client, f):
+    from equipment.inspections import service as inspections
+    agency = f.org("inspection_agency")
+    unit = f.elevator()
+    inspector = f.user("inspector", org=agency)
+    tag = active_tag(unit.id).tag
+    _login(client, inspector)
+    assert f'href="/inspect/{unit.id}"' not in client.get(f"/q/{tag}").get_data(as_text=True)
+    inspections.assign_agency(actor=f.actor(f.user("regulator")), equipment_id=unit.id, agency_org_id=agency.id)
+    page = client.get(f"/q/{tag}").get_data(as_text=True)
+    assert f'href="/inspect/{unit.id}"' in page
+    assert f'href="/units/{unit.id}"' not in page  # the registry page itself stays scoped
