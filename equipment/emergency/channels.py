@@ -52,9 +52,24 @@ class SmsGateway:
         return f"HTTP {status}"
 
 
+def _smtp_server() -> tuple[str | None, int, str | None, str | None]:
+    """EQUIPMENT_SMTP_HOST/PORT/USER/PASSWORD, or the same EQUIPMENT_SMTP_URL the reminders use."""
+    if config.env("SMTP_HOST"):
+        return (config.env("SMTP_HOST"), int(config.env("SMTP_PORT", "25")), config.env("SMTP_USER"),
+                config.env("SMTP_PASSWORD"))
+    url = config.env("SMTP_URL")
+    if not url:
+        return None, 25, None, None
+    from urllib.parse import unquote, urlsplit
+    parts = urlsplit(url)
+    return (parts.hostname, parts.port or 25, unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None)
+
+
 class Email:
     def send(self, *, recipient: dict, payload: dict, timeout: float) -> str:
-        host, to = config.env("SMTP_HOST"), recipient.get("email") or config.env("SMTP_TO")
+        host, port, user, password = _smtp_server()
+        to = recipient.get("email") or config.env("SMTP_TO")
         if not host or not to:
             raise Skip("no SMTP host" if not host else "no email address")
         msg = EmailMessage()
@@ -62,11 +77,11 @@ class Email:
         msg["To"] = to
         msg["Subject"] = payload["text"][:60]
         msg.set_content(payload["text"] + "\n\n" + json.dumps(payload["incident"], ensure_ascii=False, indent=1))
-        with smtplib.SMTP(host, int(config.env("SMTP_PORT", "25")), timeout=timeout) as smtp:
+        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
             if config.env("SMTP_STARTTLS") == "1":
                 smtp.starttls()
-            if config.env("SMTP_USER"):
-                smtp.login(config.env("SMTP_USER"), config.env("SMTP_PASSWORD", ""))
+            if user:
+                smtp.login(user, password or "")
             smtp.send_message(msg)
         return f"mailed {to}"
 
