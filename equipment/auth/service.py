@@ -110,11 +110,17 @@ def load_request_actor() -> None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         g.actor = _actor_for(_user_from_bearer(header[7:].strip()))
-    elif session.get("uid"):
+    elif session.get("uid") and not _api_write():
         user = db.session.get(User, session["uid"])
         if user is not None and user.active:
             g.actor = _actor_for(user)
     set_actor(g.actor)
+
+
+def _api_write() -> bool:
+    """API writes authenticate by bearer token only: the API is exempt from CSRF, so the browser's
+    session cookie (which another site's form would carry along) must not count there."""
+    return request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 def require_actor(*roles: str) -> Actor:

@@ -35,10 +35,8 @@ def create_user(body):
 
 @pages.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
-    nxt = request.values.get("next") or "/"
-    if not nxt.startswith("/") or nxt.startswith("//"):  # no open redirects
-        nxt = "/"
+    error, status = None, 200
+    nxt = _local_path(request.values.get("next") or "/")
     if request.method == "POST":
         try:
             ratelimit.check("login", "LOGIN_RATE_LIMIT")
@@ -46,8 +44,14 @@ def login():
                                   password=request.form.get("password", ""))
             return redirect(nxt)
         except AppError as err:
-            error = err.message
-    return render_template("login.html", error=error, next=nxt), (401 if error else 200)
+            error, status = err.message, err.status  # 401, or 429 when rate-limited
+    return render_template("login.html", error=error, next=nxt), status
+
+
+def _local_path(target: str) -> str:
+    """Only a path on this site: browsers read "/\\evil" and "/\t/evil" as "//evil" (another host)."""
+    cleaned = "".join(ch for ch in target if ch >= " " and ch != "\x7f").replace("\\", "/")
+    return cleaned if cleaned.startswith("/") and not cleaned.startswith("//") else "/"
 
 
 @pages.route("/logout", methods=["POST"])

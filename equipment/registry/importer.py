@@ -57,7 +57,13 @@ def read_rows(data: bytes, filename: str = "upload.csv") -> list[dict]:
             text = data.decode("gb18030")  # what Excel on a Chinese desktop saves
         except UnicodeDecodeError:
             raise ImportRejected("File is not UTF-8 or GB18030 text") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:  # csv.Error: a field beyond the csv module's size limit, ...
+        return _csv_rows(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise ImportRejected(f"Malformed CSV: {err}") from None
+
+
+def _csv_rows(reader) -> list[dict]:
     if not reader.fieldnames or "category" not in reader.fieldnames:
         raise ImportRejected("Missing header row with at least a 'category' column",
                              details={"columns": BASE_COLUMNS})
@@ -71,15 +77,22 @@ def read_rows(data: bytes, filename: str = "upload.csv") -> list[dict]:
 
 def _read_xlsx(data: bytes) -> list[dict]:
     import openpyxl
-    try:
+    try:  # read-only workbooks parse lazily: a damaged sheet fails while iterating, not when opened
         sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+        it = sheet.iter_rows(values_only=True)
+        header = [str(h or "").strip() for h in next(it, [])]
+        if "category" not in header:
+            raise ImportRejected("Missing header row with at least a 'category' column")
+        rows = []
+        for r in it:
+            if len(rows) >= MAX_ROWS:
+                raise ImportRejected(f"More than {MAX_ROWS} rows; split the file")
+            rows.append({h: ("" if v is None else str(v).strip()) for h, v in zip(header, r)})
+        return rows
+    except ImportRejected:
+        raise
     except Exception:
         raise ImportRejected("Not a readable XLSX workbook") from None
-    it = sheet.iter_rows(values_only=True)
-    header = [str(h or "").strip() for h in next(it, [])]
-    if "category" not in header:
-        raise ImportRejected("Missing header row with at least a 'category' column")
-    return [{h: ("" if v is None else str(v).strip()) for h, v in zip(header, r)} for r in it]
 
 
 def _org_ids(rows: list[dict]) -> dict[str, int]:
