@@ -57,10 +57,9 @@ def console_report():
 def console_action(incident_id, action):
     actor = require_actor("dispatcher")
     data = _json_or_form()
-    if action == "dispatch":
-        crew_id = data.get("crew_id")
+    if action == "dispatch":  # the schema bounds crew_id: "abc" or 2**40 is a 422, not a 500
         incident = service.dispatch_incident(actor=actor, incident_id=incident_id,
-                                             crew_id=int(crew_id) if crew_id else None)
+                                             crew_id=_clean(schemas.DispatchIn, data).get("crew_id"))
     elif action == "escalate":
         incident = service.escalate_incident(actor=actor, incident_id=incident_id)
     else:

@@ -1,4 +1,6 @@
 """Boundary schemas of the emergency API."""
+import datetime as dt
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from equipment.core.fields import Id
@@ -119,9 +121,13 @@ class PositionIn(Strict):
     accuracy_m = fields.Float(load_default=None, allow_none=True)
 
 
+# Dates near year 1 or 9999 overflow once shifted to local midnight and UTC: bound them (a 422, not a 500).
+STATS_DATES = validate.Range(dt.date(1970, 1, 1), dt.date(9000, 12, 31))
+
+
 class StatsQuery(Schema):
-    date_from = fields.Date(load_default=None, data_key="from")
-    date_to = fields.Date(load_default=None, data_key="to")
+    date_from = fields.Date(load_default=None, data_key="from", validate=STATS_DATES)
+    date_to = fields.Date(load_default=None, data_key="to", validate=STATS_DATES)
     group = fields.String(load_default="month", validate=validate.OneOf(("day", "month", "district",
                                                                           "maintenance_unit", "cause")))
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
