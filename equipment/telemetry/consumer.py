@@ -1,15 +1,19 @@
 """The MQTT side of ingestion: paho-mqtt 2 (MQTT v5), shared subscription, manual acks after commit.
 
-paho's network thread only queues messages; the consumer thread takes up to `batch_size` messages or
-`batch_ms` of them, runs ingest.Ingestor.process in one transaction, commits, and only then PUBACKs them.
-A crash before the commit leaves them unacked in the broker's persistent session, which redelivers them;
-the dedupe key makes the redelivery harmless. Acks are tied to the connection that delivered the message:
-after a reconnect the broker resends whatever was unacked, so old packet ids are never acked on a new link.
+paho's network thread only appends messages to a deque (mqttclient.IngestClient trims paho's own
+per-message work); the consumer thread takes what has arrived (up to `batch_size`, lingering at most
+`batch_ms` while more keeps coming), runs ingest.Ingestor.process in one transaction, commits, and only then
+PUBACKs the batch in one write. A crash before the commit leaves them unacked in the broker's persistent
+session, which redelivers them; the dedupe key makes the redelivery harmless. Acks are tied to the
+connection that delivered the message: after a reconnect the broker resends whatever was unacked, so old
+packet ids are never acked on a new link. The client asks for a Receive Maximum of several batches, so
+the broker keeps sending while a batch is being committed (with the broker default of 1000 in flight and
+1000-message batches, reading and writing took turns instead of overlapping).
 """
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import socket
 import threading
 import time
@@ -21,7 +25,7 @@ from prometheus_client import Counter, Histogram
 
 from equipment.core.actor import SYSTEM, acting_as
 from equipment.extensions import db
-from equipment.telemetry import ingest
+from equipment.telemetry import ingest, mqttclient
 from equipment.telemetry.brokerctl import Connection
 from equipment.web.metrics import REGISTRY
 
@@ -34,6 +38,7 @@ REJECTED = Counter("equipment_telemetry_rejects", "Telemetry messages rejected, 
 BATCH_SECONDS = Histogram("equipment_telemetry_batch_seconds", "Consumer batch latency (process + commit)",
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=REGISTRY)
 POISON_REASON = "processing_error"
+LINGER_IDLE_S = 0.005  # stop lingering for a fuller batch once nothing new arrived for this long
 
 
 def default_client_id() -> str:
@@ -49,17 +54,22 @@ class Consumer:
         self.batch_size, self.batch_s = batch_size, batch_ms / 1000
         self.session_expiry_s = session_expiry_s
         self.tick_s, self.offline_check_s = tick_s, offline_check_s
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        # paho's thread appends, the consumer thread pops; `_arrived` is set only on empty -> non-empty
+        self.inbox: collections.deque = collections.deque()
+        self._arrived = threading.Event()
         self.generation = 0  # bumped on every (re)connect
         self.connected = threading.Event()
         self.ingestor = ingest.Ingestor(cfg=ingest.rule_config(app.config))
+        # Unacked messages the broker may have out to us: several batches, so it keeps sending while one
+        # batch commits (Mosquitto's max_inflight_messages applies only to clients that do not say).
+        self.receive_maximum = min(65535, 4 * batch_size)
         self.client = self._make_client()
         self.batches = 0
 
     # -- MQTT ----------------------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             protocol=mqtt.MQTTv5, manual_ack=True)
+        client = mqttclient.make_client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                        protocol=mqtt.MQTTv5, manual_ack=True)
         if self.conn.username:
             client.username_pw_set(self.conn.username, self.conn.password)
         if self.conn.tls:
@@ -85,11 +95,20 @@ class Consumer:
         log.warning("disconnected (%s); paho reconnects with backoff", reason_code)
 
     def _on_message(self, _client, _userdata, msg):
-        self.inbox.put((msg.topic, msg.payload, msg.mid, msg.qos, time.time(), self.generation))
+        # Runs on paho's thread for every message: keep it to one tuple and one append.
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # brokers refuse such topics; if one came, it is rejected as topic_mismatch
+            topic = repr(msg._topic)
+        inbox = self.inbox
+        inbox.append((topic, msg.payload, msg.mid, msg.qos, time.time(), self.generation))
+        if len(inbox) == 1:
+            self._arrived.set()
 
     def connect(self) -> None:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.session_expiry_s
+        props.ReceiveMaximum = self.receive_maximum
         self.client.connect_async(self.conn.host, self.conn.port, keepalive=30, clean_start=False,
                                   properties=props)
         self.client.loop_start()
@@ -119,30 +138,34 @@ class Consumer:
         log.info("consumer stopped after %d batches", self.batches)
 
     def _collect(self, stop: threading.Event | None = None) -> list:
-        try:
-            first = self.inbox.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
+        """What has arrived, up to batch_size; lingers up to batch_ms for a fuller batch while messages
+        keep coming (under load), but not once the stream pauses (a lone trapped event goes at once)."""
+        inbox = self.inbox
+        if not inbox:
+            self._arrived.clear()
+            if not inbox and not self._arrived.wait(0.2):
+                return []
         deadline = time.monotonic() + self.batch_s
-        while len(batch) < self.batch_size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        seen, idle_since = len(inbox), time.monotonic()
+        while seen < self.batch_size:
+            time.sleep(0.001)
+            now, n = time.monotonic(), len(inbox)
+            if n > seen:
+                seen, idle_since = n, now
+            if now >= deadline or now - idle_since >= LINGER_IDLE_S:
                 break
-            try:
-                batch.append(self.inbox.get(timeout=remaining) if self.inbox.empty() else self.inbox.get_nowait())
-            except queue.Empty:
-                break
+        return self._take(self.batch_size)
+
+    def _take(self, limit: int) -> list:
+        inbox, batch = self.inbox, []
+        pop = inbox.popleft
+        for _ in range(min(limit, len(inbox))):
+            batch.append(pop())
         return batch
 
     def _drain(self) -> None:
         """On SIGTERM: finish what was already received (one batch), ack it, then disconnect."""
-        batch = []
-        while len(batch) < self.batch_size:
-            try:
-                batch.append(self.inbox.get_nowait())
-            except queue.Empty:
-                break
+        batch = self._take(self.batch_size)
         if batch:
             self._handle(batch, threading.Event())
 
@@ -161,9 +184,8 @@ class Consumer:
 
     def _ack(self, batch) -> None:
         gen = self.generation
-        for _t, _p, mid, qos, _r, msg_gen in batch:
-            if qos > 0 and msg_gen == gen:
-                self.client.ack(mid, qos)
+        mids = [mid for _t, _p, mid, qos, _r, msg_gen in batch if qos == 1 and msg_gen == gen]
+        mqttclient.ack_all(self.client, mids)
 
     # -- failure handling ----------------------------------------------------------------------------
     def _commit_with_retry(self, items, stop) -> ingest.BatchResult | None:
