@@ -11,9 +11,11 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Logging from alembic.ini only when nothing configured it yet (the plain `db upgrade` command): inside a
+# running program (tests, `equipment demo`) fileConfig would reset the root level and disable every logger
+# created so far, silencing the platform's own logs from then on.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
