@@ -189,16 +189,24 @@ def ids_of(unit: Equipment) -> dict:
     return {k: getattr(unit, k) for k in IDENTIFIERS if getattr(unit, k)}
 
 
-def _may_change(actor: Actor, unit: Equipment) -> None:
-    if actor.is_global or (actor.role == "owner" and actor.org_id == unit.user_org_id):
+REGULATED_STATUSES = {"suspended", "scrapped"}  # set by inspection results and regulators, not by owners
+
+
+def _may_change(actor: Actor, unit: Equipment, status: str | None = None) -> None:
+    if actor.is_global:
         return
-    raise Forbidden("You may not change this unit")
+    if actor.role != "owner" or actor.org_id != unit.user_org_id:
+        raise Forbidden("You may not change this unit")
+    if status is not None and status != unit.status and REGULATED_STATUSES & {status, unit.status}:
+        # An owner lifting the suspension of a unit that failed its inspection would put it back in use.
+        raise Forbidden("Suspension and scrapping follow inspections and regulators / 停用与报废由检验或监管确定",
+                        details={"status": [unit.status]})
 
 
 @atomic
 def update_equipment(*, actor: Actor, equipment_id: int, **changes) -> Equipment:
     unit = get_equipment(actor=actor, equipment_id=equipment_id)
-    _may_change(actor, unit)
+    _may_change(actor, unit, changes.get("status"))
     ids = _validate_identifiers(changes)
     _check_orgs(changes)
     if "attributes" in changes:

@@ -348,3 +348,23 @@ def test_page_forms_refuse_hostile_values(client, f, db):
 def test_inspection_form_refuses_hostile_values(client, f, db, case):
     resp = _post_form(client, db, _page_world(f), *case)
     assert resp.status_code < 500
+
+
+# --- status set by inspections ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("current, wanted", [("suspended", "in_service"), ("scrapped", "in_service"),
+                                             ("in_service", "scrapped")])
+def test_owner_cannot_override_a_regulated_status(client, f, current, wanted):
+    from equipment.core.actor import SYSTEM, acting_as
+    from equipment.registry import service
+    from equipment.registry.tags import active_tag
+    org = f.org()
+    unit = f.elevator(user_org=org)
+    with acting_as(SYSTEM):
+        service.set_status(equipment_id=unit.id, status=current, reason="inspection: fail")
+    owner = f.token(client, f.user("owner", org))
+    assert client.patch(f"/api/v1/equipment/{unit.id}", headers=owner, json={"status": wanted}).status_code == 403
+    assert client.get(f"/api/v1/public/{active_tag(unit.id).tag}").get_json()["status"] == current
+    assert client.patch(f"/api/v1/equipment/{unit.id}", headers=owner, json={"address": "福州市新址路9号"}).status_code == 200
+    regulator = f.token(client, f.user("regulator"))
+    assert client.patch(f"/api/v1/equipment/{unit.id}", headers=regulator, json={"status": wanted}).status_code == 200
