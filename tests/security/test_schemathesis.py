@@ -18,9 +18,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.security import world as W
 
-EXAMPLES = 15  # per operation and strategy: about 63 operations x 40 cases, ~30 s per backend
+EXAMPLES = 12  # per operation and strategy: about 65 operations x 36 cases, 20-40 s per backend
 CHECKS = [not_a_server_error, response_schema_conformance]
-BUDGET_S = 60
+BUDGET_S = 80  # a guard against an endpoint turning slow, with room for a loaded machine
 
 
 def _path_values(world) -> dict:
@@ -64,7 +64,7 @@ def test_api_conforms_to_its_openapi_document(app, client, f, db):
     failures = [problem for op in operations if (problem := _run_operation(op, values, world.headers("admin")))]
     elapsed = time.monotonic() - started
     assert not failures, f"{len(failures)} operations failed:\n\n" + "\n\n".join(failures)
-    assert elapsed < BUDGET_S * 1.5, f"schemathesis took {elapsed:.0f} s; lower EXAMPLES"
+    assert elapsed < BUDGET_S, f"schemathesis took {elapsed:.0f} s; lower EXAMPLES"
 
 
 def test_the_checks_catch_a_broken_contract(app, client, f, db):
