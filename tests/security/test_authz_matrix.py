@@ -24,7 +24,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-import pytest
 
 from tests.factories import PASSWORD
 from tests.security import world as W
