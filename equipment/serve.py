@@ -56,8 +56,12 @@ def serve(host, port):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def web(host, port, workers):
-    """The web process alone, under gunicorn."""
+@click.option("--threads", default=16, show_default=True, type=int,
+              help="threads per worker: each open dispatcher console holds one for its live stream")
+def web(host, port, workers, threads):
+    """The web process alone, under gunicorn (threaded workers, so live streams don't starve requests)."""
     import os
-    os.execvp("gunicorn", ["gunicorn", "-w", str(workers), "-b", f"{host}:{port}", "--access-logfile", "-",
-                           "wsgi:app"])
+    import sys
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers),
+                              "--threads", str(threads), "-b", f"{host}:{port}", "--access-logfile", "-",
+                              "wsgi:app"])

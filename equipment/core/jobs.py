@@ -16,7 +16,9 @@ import traceback
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, String, Text, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.pool import NullPool
 
 from equipment.core.actor import SYSTEM, acting_as
 from equipment.core.models import Base, UTCDateTime, utcnow
@@ -117,16 +119,42 @@ class Leadership:
                 return True
             except BlockingIOError:
                 return False
-        if self._conn is None:
-            self._conn = create_engine(self.url, poolclass=__import__("sqlalchemy.pool").pool.NullPool).connect()
-        got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY}).scalar()
-        self._conn.commit()
-        return bool(got)
+        try:
+            if self._conn is None:
+                self._conn = create_engine(self.url, poolclass=NullPool).connect()
+            got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY}).scalar()
+            self._conn.commit()
+            return bool(got)
+        except SQLAlchemyError:
+            # The database went away (restart, failover): contend again later on a fresh connection.
+            log.warning("jobs leader election: database unavailable, retrying")
+            self._drop()
+            return False
+
+    def still_held(self) -> bool:
+        """The advisory lock lives and dies with its session: a lost session means lost leadership."""
+        if self._fh is not None:
+            return True
+        try:
+            held = self._conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k "
+                "AND pid = pg_backend_pid() AND granted"), {"k": LEADER_LOCK_KEY}).scalar()
+            self._conn.commit()
+            return bool(held)
+        except (SQLAlchemyError, AttributeError):
+            return False
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+                self._conn.close()
+            except SQLAlchemyError:
+                pass
+            self._conn = None
 
     def release(self) -> None:
-        if self._conn is not None:
-            self._conn.close()  # the session ends, the advisory lock goes with it
-            self._conn = None
+        self._drop()  # the session ends, the advisory lock goes with it
         if self._fh is not None:
             self._fh.close()
             self._fh = None
@@ -173,7 +201,10 @@ def run_leader(app, stop: threading.Event, poll_s: float = 5.0) -> None:
         log.info("jobs scheduled: %s", ", ".join(sync_jobs(scheduler)))
         scheduler.resume()
         try:
-            stop.wait()
+            while not stop.wait(poll_s):
+                if not leadership.still_held():
+                    log.error("jobs leadership lost (database session gone); stopping jobs and contending again")
+                    break
         finally:
             scheduler.shutdown(wait=True)
             leadership.release()

@@ -123,10 +123,6 @@ def _runs(rig) -> dict[str, int]:
     return dict(rig.db.rows("SELECT app, count(*) FROM reliability_job_runs GROUP BY app"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "equipment/core/jobs.py: after a PostgreSQL restart the leader keeps running jobs without the advisory "
-    "lock (it never checks its lock session) and the standby's try_acquire raises on its dead connection, "
-    "so `jobs run` exits 1; a restarted standby then takes the free lock: two leaders (reported to the lead)"))
 @pytest.mark.timeout(90)
 def test_postgres_restart_leaves_exactly_one_leader_and_a_live_standby(rig, procs, tmp_path):
     rig.db.execute(TABLE_DDL)

@@ -126,9 +126,6 @@ def test_incident_opened_through_one_web_process_reaches_the_other_and_its_strea
     assert event["data"]["level"] == resp.json()["level"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "equipment/serve.py `web` execs gunicorn with the default sync workers: each open console stream holds "
-    "a whole worker (and is killed by the 30 s worker timeout); docs/operations.md says gthread (reported)"))
 @pytest.mark.timeout(90)
 def test_equipment_web_keeps_answering_while_consoles_hold_streams(rig, procs, tmp_path):
     _, username = seed(rig)
