@@ -1,14 +1,14 @@
 """Mobile-first pages for inspectors, crews and filling stations, starting from a tag scan."""
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlparse
 
 from flask import Blueprint, redirect, render_template, request
+from marshmallow import ValidationError
 
 from equipment.auth.service import require_actor
 from equipment.core.errors import AppError
-from equipment.inspections import filling, maintenance, schedule, service
+from equipment.inspections import filling, maintenance, schedule, schemas, service
 from equipment.registry.pages import scan_action
 
 bp = Blueprint("inspection_pages", __name__)
@@ -62,19 +62,19 @@ register()
 
 
 def _form_inspection(unit) -> dict:
+    """The page's form goes through the same boundary schema as the API: no raw value reaches the service."""
     form = request.form
     items = [{"item": name, "result": form.get(f"item_{name}"), "note": form.get(f"note_{name}") or None}
              for name in CHECKLISTS.get(unit.family, []) if form.get(f"item_{name}")]
-    defects = []
-    if form.get("defect"):
-        deadline = form.get("deadline")
-        defects.append({"item": "general", "description": form["defect"],
-                        "deadline": dt.date.fromisoformat(deadline) if deadline else None})
-    grade = form.get("safety_grade")
-    return {"kind": form.get("kind", "periodic"), "date": dt.date.fromisoformat(form["date"]),
-            "conclusion": form["conclusion"], "report_no": form.get("report_no") or None,
-            "safety_grade": int(grade) if grade else None, "follows_id": form.get("follows_id", type=int),
-            "items": items, "defects": defects, "notes": form.get("notes") or None}
+    defects = ([{"item": "general", "description": form["defect"], "deadline": form.get("deadline") or None}]
+               if form.get("defect") else [])
+    raw = {"equipment_id": unit.id, "kind": form.get("kind") or "periodic", "date": form.get("date"),
+           "conclusion": form.get("conclusion"), "report_no": form.get("report_no") or None,
+           "safety_grade": form.get("safety_grade") or None, "follows_id": form.get("follows_id") or None,
+           "items": items, "defects": defects, "notes": form.get("notes") or None}
+    data = schemas.InspectionIn().load(raw)
+    data.pop("equipment_id")
+    return data
 
 
 @bp.route("/inspect/<int:equipment_id>", methods=["GET", "POST"])
@@ -86,8 +86,10 @@ def inspect(equipment_id):
         try:
             service.record_inspection(actor=actor, equipment_id=unit.id, **_form_inspection(unit))
             return redirect(f"/units/{unit.id}")
-        except (AppError, ValueError, KeyError) as err:
-            error = getattr(err, "details", None) or str(err)
+        except ValidationError as err:
+            error = err.normalized_messages()
+        except AppError as err:
+            error = err.details or err.message
     return render_template("inspections/inspect.html", unit=unit, error=error,
                            conclusions=schedule.CONCLUSIONS.get(unit.family, {}),
                            checklist=CHECKLISTS.get(unit.family, []), today=service.obligations.today_local())

@@ -111,6 +111,9 @@ def _parse_online(terminal_id: str, payload: bytes) -> Message:
     return Message(terminal_id, "online", None, 0, None, {"online": online})
 
 
+MAX_DEPTH = 32  # levels of nesting in a payload; real terminals send one or two
+
+
 def _load_object(payload: bytes) -> dict:
     try:
         body = orjson.loads(payload)
@@ -118,7 +121,18 @@ def _load_object(payload: bytes) -> dict:
         raise Reject("bad_json", "not valid UTF-8 JSON") from None
     if type(body) is not dict:
         raise Reject("not_object", type(body).__name__)
+    for value in body.values():
+        if type(value) in (dict, list) and _too_deep(value, MAX_DEPTH - 1):
+            raise Reject("bad_value", f"nested deeper than {MAX_DEPTH} levels")
     return body
+
+
+def _too_deep(value, budget: int) -> bool:
+    """orjson can read deeper JSON than it will write (254 levels): what we accept must be storable."""
+    if budget <= 0:
+        return True
+    children = value.values() if type(value) is dict else value
+    return any(type(c) in (dict, list) and _too_deep(c, budget - 1) for c in children)
 
 
 def _common_fields(body: dict, now_ms: int) -> tuple[int, int, int]:

@@ -343,7 +343,6 @@ def test_page_forms_refuse_hostile_values(client, f, db):
         assert resp.status_code < 500, (path, form and list(form), resp.status_code, resp.data[:300])
 
 
-@pytest.mark.xfail(strict=True, reason="reported: /inspect/<id> form values bypass the InspectionIn schema (500)")
 @pytest.mark.parametrize("case", KNOWN_PAGE_FORMS, ids=["follows_id", "safety_grade"])
 def test_inspection_form_refuses_hostile_values(client, f, db, case):
     resp = _post_form(client, db, _page_world(f), *case)

@@ -249,3 +249,17 @@ def test_arbitrary_objects(topic, obj):
 def test_arbitrary_topics(topic):
     assert parse_topic(topic) is None or parse_topic(topic)[1] in ("state", "event", "online")
     outcome(topic, b'{"seq":1,"ts":1795400000000}')
+
+
+def test_nesting_beyond_the_limit_is_bad_value():
+    from equipment.telemetry.payload import MAX_DEPTH, Reject, parse_message
+    now = 1_795_400_000_000
+    ok = b'{"seq":1,"ts":%d,"code":"01","detail":' % now + b'{"a":' * (MAX_DEPTH - 1) + b"1" + b"}" * MAX_DEPTH
+    assert parse_message("equipment/T1/event", ok, now_ms=now).code == "01"
+    deep = b'{"seq":1,"ts":%d,"code":"01","detail":' % now + b'{"a":' * (MAX_DEPTH + 1) + b"1" + b"}" * (MAX_DEPTH + 2)
+    try:
+        parse_message("equipment/T1/event", deep, now_ms=now)
+    except Reject as err:
+        assert err.reason == "bad_value"
+    else:
+        raise AssertionError("a payload nested deeper than the limit was accepted")
