@@ -3,11 +3,19 @@
 A failing or hanging channel costs at most its timeout and the next channel is tried; if all fail the row
 is retried with exponential backoff. The incident itself was committed before any of this runs, so a
 notifier can never lose or block it. Sends run in a small thread pool (no database work in the threads).
+
+The `emergency.deliver` job runs this every second; `deliver_soon(app)` runs it at once on a background
+thread of the calling process (the telemetry consumer calls it after committing a batch that opened an
+incident, so a trapped passenger's crew is not waiting up to a second for the next job run). Claims are
+row locks with SKIP LOCKED plus a lease, so the job and prompt runs never send a row twice; within one
+process they also take turns (SQLite has no SKIP LOCKED).
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -23,6 +31,10 @@ log = logging.getLogger("equipment.emergency.notify")
 BATCH = 50
 LEASE_S = 120  # a claimed row whose sender died is picked up again after this
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="notify")
+_turn = threading.Lock()  # one deliver_due at a time in this process
+_kicks: queue.SimpleQueue = queue.SimpleQueue()
+_kicker: threading.Thread | None = None
+_kicker_lock = threading.Lock()
 
 
 def backoff_s(attempts: int) -> float:
@@ -67,7 +79,11 @@ def _order() -> list[str]:
 
 
 def deliver_due(now: dt.datetime | None = None) -> dict:
-    now = now or utcnow()
+    with _turn:
+        return _deliver_due(now or utcnow())
+
+
+def _deliver_due(now: dt.datetime) -> dict:
     claimed = _claim(now)
     if not claimed:
         return {"sent": 0, "retry": 0, "failed": 0}
@@ -110,3 +126,31 @@ def _on_timeline(note: Notification, kind: str, **data) -> None:
     if note.incident_id is not None:
         timeline.record(note.incident_id, kind, notification_id=note.id, notification=note.kind,
                         to=note.recipient.get("name"), **data)
+
+
+def deliver_soon(app) -> None:
+    """Run deliver_due now on this process's background thread (started on first use); never blocks."""
+    global _kicker
+    with _kicker_lock:
+        if _kicker is None or not _kicker.is_alive():
+            _kicker = threading.Thread(target=_deliver_on_kick, name="notify-now", daemon=True)
+            _kicker.start()
+    _kicks.put(app)
+
+
+def _deliver_on_kick() -> None:
+    from equipment.core.actor import SYSTEM, acting_as
+    while True:
+        apps = [_kicks.get()]
+        while not _kicks.empty():  # kicks that came meanwhile are served by the same run
+            app = _kicks.get()
+            if all(app is not a for a in apps):
+                apps.append(app)
+        for app in apps:
+            with app.app_context(), acting_as(SYSTEM):
+                try:
+                    deliver_due()
+                except Exception:  # noqa: BLE001  the emergency.deliver job picks the rows up
+                    log.exception("prompt notification delivery failed; the deliver job retries")
+                finally:
+                    db.session.remove()

@@ -181,6 +181,9 @@ class Consumer:
             REJECTED.labels(reason=reason).inc(n)
         self._ack(batch)
         self.batches += 1
+        if any(created for _incident_id, created in result.incidents):
+            from equipment.emergency import service as emergency
+            emergency.deliver_soon(self.app)  # the crew's notification goes now, not at the next job run
 
     def _ack(self, batch) -> None:
         gen = self.generation
@@ -229,6 +232,7 @@ class Consumer:
                 db.session.commit()
                 result = ingest.BatchResult(rejects={POISON_REASON: 1})
             total.stored += result.stored
+            total.incidents.extend(result.incidents)
             for reason, n in result.rejects.items():
                 total.rejects[reason] = total.rejects.get(reason, 0) + n
         return total
