@@ -24,6 +24,7 @@ BENCHES = [  # (script, full args, quick args, time limit in seconds)
     ("bench_public.py", ["--units", "1000000"], ["--units", "100000", "--seconds", "10"], 1800),
     ("bench_ingest.py", [], ["--quick"], 1800),
     ("bench_dispatch.py", [], ["--quick"], 1200),
+    ("bench_trapped.py", [], ["--quick"], 900),
     ("bench_due_refresh.py", [], ["--quick"], 1800),
 ]
 
