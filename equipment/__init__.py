@@ -19,7 +19,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_request_hooks(app)
     register_blueprints(app)
     register_cli(app)
+    register_proxy(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind a load balancer every request comes from its address: rate limits would pool all clients
+    (and the audit would name the balancer) unless the trusted hops' X-Forwarded-For is read."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_extensions(app: Flask) -> None:

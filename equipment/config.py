@@ -22,10 +22,11 @@ DEFAULTS = {
     "HOTLINE": "96333",
     "TILE_URL": "",
     "TIMEZONE": "Asia/Shanghai",
+    "PROXY_HOPS": 0,  # trusted reverse proxies in front of the web processes (X-Forwarded-For/-Proto)
 }
 FLOATS = {"TRAPPED_AFTER_S", "STOP_OUTSIDE_ZONE_AFTER_S", "OFFLINE_AFTER_S", "ACCEPT_DEADLINE_S",
           "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M"}
-INTS = {"LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S"}
+INTS = {"LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS"}
 
 
 def instance_dir() -> Path:

@@ -359,3 +359,17 @@ def test_owner_cannot_override_a_regulated_status(client, f, current, wanted):
     assert client.patch(f"/api/v1/equipment/{unit.id}", headers=owner, json={"address": "福州市新址路9号"}).status_code == 200
     regulator = f.token(client, f.user("regulator"))
     assert client.patch(f"/api/v1/equipment/{unit.id}", headers=regulator, json={"status": wanted}).status_code == 200
+
+
+def test_rate_limits_see_clients_behind_the_load_balancer(app, limits):
+    """With EQUIPMENT_PROXY_HOPS the limit is per client, not per balancer (no database needed here)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+    from equipment import create_app
+    from tests.conftest import test_config
+    behind = create_app({**test_config(app.config["SQLALCHEMY_DATABASE_URI"], app.config["INSTANCE_DIR"]),
+                         "PROXY_HOPS": 1, "PUBLIC_RATE_LIMIT": "2/60"})
+    assert isinstance(behind.wsgi_app, ProxyFix)
+    client, lb = behind.test_client(), {"REMOTE_ADDR": "10.0.0.1"}  # every request arrives from the balancer
+    codes = {ip: [client.get("/q/nope", headers={"X-Forwarded-For": ip}, environ_base=lb).status_code
+                  for _ in range(3)] for ip in ("203.0.113.7", "198.51.100.9")}
+    assert codes == {"203.0.113.7": [404, 404, 429], "198.51.100.9": [404, 404, 429]}
