@@ -80,11 +80,17 @@ def effective_status(unit: Equipment) -> str:
     return unit.status
 
 
+PUBLIC_COLUMNS = ("family", "device_code", "registration_code", "rescue_code", "cylinder_code", "address",
+                  "status", "last_inspection_date", "last_inspection_conclusion", "next_inspection_due",
+                  "last_maintenance_at")
+
+
 @functools.cache
 def _public_stmt():
     # Built once: constructing the aliased join costs more than running it.
     user_org, maint_org = aliased(Organization), aliased(Organization)
-    return (select(QrTag.active, Equipment, Category.name_zh, Category.name_en, user_org.name.label("user_name"),
+    unit_columns = [getattr(Equipment, c) for c in PUBLIC_COLUMNS]
+    return (select(QrTag.active, *unit_columns, Category.name_zh, Category.name_en, user_org.name.label("user_name"),
                    maint_org.name.label("maint_name"), maint_org.phone.label("maint_phone"))
             .join(Equipment, Equipment.id == QrTag.equipment_id)
             .join(Category, Category.code == Equipment.category_code)
@@ -102,7 +108,8 @@ def public_lookup(tag: str) -> dict:
         raise NotFound("Unknown tag / 未找到该标签")
     if not row.active:
         raise Gone("This tag is void / 此标签已作废", code="tag_revoked")
-    return _view(row.Equipment, (row.name_zh, row.name_en), row.user_name,
+    # Plain columns, not an ORM entity: the hottest read skips identity-map and attribute instrumentation.
+    return _view(row, (row.name_zh, row.name_en), row.user_name,
                  {"name": row.maint_name, "phone": row.maint_phone} if row.maint_name else None)
 
 
