@@ -94,9 +94,7 @@ def record(*, actor: Actor, equipment_id: int, item_set: str, started_at: dt.dat
            scan: dict | None = None, items: list | None = None, notes: str | None = None,
            photos: list | None = None) -> MaintenanceRecord:
     """A record entered after the fact (offline phone, paper): kept, but flagged when the scan is missing."""
-    unit = registry.load_equipment(equipment_id)
-    if unit is None:
-        raise NotFound("No such equipment")
+    unit = registry.get_equipment(actor=actor, equipment_id=equipment_id)  # another org's unit: 404, like none
     _may_maintain(actor, unit)
     _check_item_set(item_set)
     if ended_at < started_at:

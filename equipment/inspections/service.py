@@ -179,7 +179,10 @@ def get_inspection(*, actor: Actor, inspection_id: int) -> Inspection:
     insp = db.session.get(Inspection, inspection_id)
     if insp is None:
         raise NotFound("No such inspection")
-    get_unit(actor=actor, equipment_id=insp.equipment_id)
+    try:
+        get_unit(actor=actor, equipment_id=insp.equipment_id)
+    except NotFound:
+        raise NotFound("No such inspection") from None  # outside the caller's scope: exactly like a missing id
     return insp
 
 

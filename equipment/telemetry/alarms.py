@@ -84,7 +84,10 @@ def _get(alarm_id: int, actor: Actor) -> Alarm:
     alarm = db.session.get(Alarm, alarm_id)
     if alarm is None:
         raise NotFound("No such alarm")
-    registry.get_equipment(actor=actor, equipment_id=alarm.equipment_id)  # 404 outside the actor's scope
+    try:
+        registry.get_equipment(actor=actor, equipment_id=alarm.equipment_id)
+    except NotFound:
+        raise NotFound("No such alarm") from None  # outside the caller's scope: exactly like a missing id
     return alarm
 
 
