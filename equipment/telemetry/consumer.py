@@ -63,6 +63,7 @@ class Consumer:
         # Unacked messages the broker may have out to us: several batches, so it keeps sending while one
         # batch commits (Mosquitto's max_inflight_messages applies only to clients that do not say).
         self.receive_maximum = min(65535, 4 * batch_size)
+        self.high_water = 8 * batch_size  # stop reading from the broker while this many wait here
         self.client = self._make_client()
         self.batches = 0
 
@@ -78,6 +79,8 @@ class Consumer:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        if isinstance(client, mqttclient.IngestClient):
+            client.hold = lambda: len(self.inbox) >= self.high_water
         return client
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _props):

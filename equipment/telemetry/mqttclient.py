@@ -3,14 +3,17 @@
 Profiled under a 100k-message burst (bench/bench_ingest.py), stock paho 2.x spends most of the consumer's
 CPU in its network thread, per message: a select() and three recv() syscalls (command byte, length byte,
 body), the topic-filter matcher (even with no filtered callbacks), and, for manual acks, one queued
-packet + one wake-up byte + one send() syscall per PUBACK. Three overrides remove that per-message
+packet + one wake-up byte + one send() syscall per PUBACK. These overrides remove that per-message
 overhead without changing the protocol:
 
-* reads go through a 64 KiB buffer and `loop_read` drains every complete packet before returning to
-  select() (it returns only once the socket would block *and* the buffer is empty, so nothing can sit
-  in the buffer unseen by select);
+* reads go through a 64 KiB buffer and `loop_read` drains up to DRAIN_MAX packets per select() (it
+  returns only with the buffer empty, so nothing can sit in it unseen by select);
 * `on_message` is called directly (this client registers no `message_callback_add` filters);
-* `ack_many` queues a whole batch of PUBACKs as one write.
+* `ack_many` queues a whole batch of PUBACKs as one write;
+* `hold` (optional callable): while it returns True nothing is read, so the rest stays queued (and
+  persisted) at the broker. Needed because Mosquitto 2.0.11 (Debian 12) keeps the client's Receive
+  Maximum only until the first PUBACK: after that it pushes its whole queue, so a consumer catching up on
+  a backlog would otherwise take all of it into memory.
 
 These touch private paho members, so `make_client()` checks they exist (paho 2.0-2.2 have them) and
 falls back to the stock Client otherwise. TCP only (the websocket transport wraps the socket).
@@ -18,12 +21,15 @@ falls back to the stock Client otherwise. TCP only (the websocket transport wrap
 from __future__ import annotations
 
 import struct
+import time
+from typing import Callable
 
 import paho.mqtt.client as mqtt
 
 _PUBACK = struct.Struct("!BBH")
 _PUBACK_CMD = 0x40  # MQTT control packet type 4 << 4
 _READ_CHUNK = 65536
+DRAIN_MAX = 1000  # packets per loop_read before paho gets to write (acks) again
 _HOOKS = ("_sock_recv", "_sock_close", "_packet_read", "_loop_rc_handle", "_packet_queue", "_in_callback_mutex",
           "_handle_on_message", "_userdata", "_sock")
 
@@ -48,6 +54,7 @@ def ack_all(client: mqtt.Client, mids: list[int]) -> None:
 class IngestClient(mqtt.Client):
     _rbuf = b""
     _rpos = 0
+    hold: Callable[[], bool] | None = None
 
     # -- reading -----------------------------------------------------------------------------------
     def _sock_recv(self, bufsize: int) -> bytes:
@@ -69,16 +76,25 @@ class IngestClient(mqtt.Client):
         super()._sock_close()
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        # Stock paho reads one packet per select() for a subscriber. The broker can have at most
-        # Receive Maximum unacked PUBLISHes outstanding and acks go out only in loop_write, so this
-        # drain is bounded.
+        # Stock paho reads one packet per select() for a subscriber; this drains what has arrived, but
+        # returns after DRAIN_MAX packets (or when `hold` says so) once the buffer is empty, so paho's
+        # writes (acks) and pings keep going. Returning with bytes left in the buffer would strand them:
+        # select() only sees the socket.
+        if self.hold is not None and self.hold():
+            time.sleep(0.005)  # leave the socket unread without spinning on select()
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        count = 0
         while True:
             if self._sock is None:
                 return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
             rc = self._packet_read()
             if rc > 0:
                 return self._loop_rc_handle(rc)
-            if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN and not self._buffered():
+            buffered = self._buffered()
+            if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN and not buffered:
+                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+            count += 1
+            if not buffered and (count >= DRAIN_MAX or (self.hold is not None and self.hold())):
                 return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:

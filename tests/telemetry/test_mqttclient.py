@@ -73,3 +73,27 @@ def test_drain_reads_and_batched_acks(tmp_path):
         client.disconnect()
         client.loop_stop()
         broker.stop()
+
+
+def test_hold_leaves_messages_at_the_broker(tmp_path):
+    """The consumer's back-pressure: while `hold` is true nothing is read (Mosquitto 2.0.11 stops honouring
+    Receive Maximum after the first ack, so this is what bounds the consumer's memory)."""
+    broker = LocalMosquitto(tmp_path / "mosq")
+    broker.set_service_user("svc", "pw")
+    broker.start()
+    got, ready = [], threading.Event()
+    client = _client(broker, got, ready)
+    try:
+        assert ready.wait(10)
+        client.hold = lambda: True
+        subprocess.run(["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-u", "svc", "-P", "pw",
+                        "-q", "1", "-t", "equipment/T1/state", "-l"], input=b"a\nb\nc\n", check=True, timeout=30)
+        time.sleep(0.5)
+        assert got == []
+        client.hold = None
+        assert wait_until(lambda: len(got) == 3, timeout=10), got
+        assert [p for _, p in got] == [b"a", b"b", b"c"]
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        broker.stop()
