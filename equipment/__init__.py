@@ -51,6 +51,10 @@ def register_request_hooks(app: Flask) -> None:
     from equipment.auth.service import load_request_actor
     from equipment.core import csrf, input_guard, security_headers
 
+    from equipment.web import metrics
+
+    app.before_request(metrics.start_timer)
+    app.after_request(metrics.observe)
     app.before_request(input_guard.reject_nul)
     app.before_request(load_request_actor)
     app.before_request(csrf.protect)

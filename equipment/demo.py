@@ -122,7 +122,8 @@ def demo(host, port, elevators, seed_only, no_simulator):
     """Seed a demo city and run web + consumer + jobs + simulator / 演示城市."""
     from flask_migrate import upgrade
     from equipment.serve import run_web, start_background
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from equipment.core.logs import configure as configure_logs
+    configure_logs()
     upgrade(revision="heads")
     created = seed(elevators=elevators)
     click.echo(("seeded" if created else "already seeded") + f" demo city; log in as admin / dispatcher / crew1 "

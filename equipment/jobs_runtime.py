@@ -1,7 +1,6 @@
 """Jobs inside `equipment serve`, and the `equipment jobs run` command."""
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 
@@ -32,7 +31,8 @@ def jobs_group():
 def run():
     """Run the scheduler (only the leader among several such processes executes jobs)."""
     from equipment.core.jobs import run_leader
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from equipment.core.logs import configure as configure_logs
+    configure_logs()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

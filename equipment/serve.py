@@ -42,7 +42,8 @@ def run_web(app, host: str, port: int) -> None:
 @with_appcontext
 def serve(host, port):
     """Web + telemetry consumer + jobs in one process (the embedded default)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from equipment.core.logs import configure as configure_logs
+    configure_logs()
     app = current_app._get_current_object()
     stoppers = start_background(app)
     try:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
@@ -59,7 +58,8 @@ def consume(client_id, batch_size, batch_ms):
     """Run one telemetry consumer until SIGTERM/SIGINT (drains, acks, exits 0)."""
     from equipment.telemetry import brokerctl
     from equipment.telemetry.consumer import Consumer
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from equipment.core.logs import configure as configure_logs
+    configure_logs()
     app = current_app._get_current_object()
     consumer = Consumer(app, conn=brokerctl.consumer_connection(app), client_id=client_id,
                         batch_size=batch_size, batch_ms=batch_ms)

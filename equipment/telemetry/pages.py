@@ -49,6 +49,9 @@ def unit_panel(unit) -> str:
 def telemetry_gauges() -> dict:
     from equipment.telemetry import service
     out = {("equipment_open_alarms", "Alarms not yet cleared", ()): service.open_alarm_count()}
+    age = service.last_ingest_age_s()
+    if age is not None:  # consumer lag as operators see it: how stale is the newest stored message
+        out[("equipment_telemetry_last_ingest_age_seconds", "Seconds since the newest stored telemetry", ())] = age
     for row in service.reject_counts():
         out[("equipment_telemetry_rejects_stored", "Rejected telemetry messages by reason (all consumers)",
              (("reason", row.reason),))] = row.count

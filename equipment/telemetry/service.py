@@ -124,3 +124,8 @@ def reject_counts() -> list[RejectCount]:
 
 def reject_total() -> int:
     return db.session.scalar(select(func.coalesce(func.sum(RejectCount.count), 0))) or 0
+
+
+def last_ingest_age_s() -> float | None:
+    newest = db.session.scalar(select(func.max(LatestState.last_seen_at)))
+    return None if newest is None else max(0.0, (utcnow() - newest).total_seconds())

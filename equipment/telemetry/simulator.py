@@ -246,7 +246,8 @@ def run_simulator(*, credentials: list[dict], broker_url: str | None = None, rat
 @click.option("--duration", default=60.0, show_default=True, help="seconds")
 def simulate_command(count, rate, scenario, broker, api, token, cred_file, save_credentials, duration):
     """Elevator terminal simulator (PROTOCOL.md) / 电梯监测终端模拟器."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from equipment.core.logs import configure as configure_logs
+    configure_logs()
     if cred_file:
         creds = read_credentials(cred_file)[:count]
     elif api and token:
