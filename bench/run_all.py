@@ -95,8 +95,9 @@ def write_readme(outcomes, results: dict, pngs: list[str]) -> None:
              "| figure | value | unit | goal | command | date |", "|---|---|---|---|---|---|"]
     for name, r in sorted(results.items()):
         lines.append(f"| `{name}` | {r['value']} | {r['unit']} | {r['goal']} | `{r['command']}` | {r['date']} |")
-    lines += ["", "| bench | outcome | seconds |", "|---|---|---|"]
-    lines += [f"| {s} | {status} | {secs:.0f} |" for s, status, secs in outcomes]
+    if outcomes:
+        lines += ["", "| bench | outcome | seconds |", "|---|---|---|"]
+        lines += [f"| {s} | {status} | {secs:.0f} |" for s, status, secs in outcomes]
     lines += [""] + [f"![{p}]({p})" for p in pngs]
     notes = HERE / "NOTES.md"
     if notes.exists():
