@@ -69,6 +69,18 @@ def state_line(seq: int, now_ms: int) -> str:
             f'"door_zone":false,"door_closed":true,"occupied":true,"speed":1.5}}\n')
 
 
+def cpu_seconds(pids) -> float:
+    """user + system CPU seconds of these processes so far (Linux /proc)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -192,14 +204,19 @@ def publisher(rig: Rig, cred: dict, kind: str, stdin) -> subprocess.Popen:
                             stdin=stdin)
 
 
+BARE_CPU: list[float] = []  # CPU microseconds per message of each bare run
+
+
 def bare_rate(rig: Rig, creds, per_terminal: int, seq0: int) -> float:
     n = len(creds) * per_terminal
     sub = subprocess.Popen([sys.executable, "-c", BARE, rig.broker.host, str(rig.broker.port), rig.user, rig.pwd,
                             str(n)], stdout=subprocess.PIPE, text=True)
     assert sub.stdout.readline().strip() == "ready"
+    cpu0 = cpu_seconds([sub.pid])
     for p in burst(rig, creds, per_terminal, seq0):
         p.wait()
     first, last = map(float, sub.stdout.readline().split())
+    BARE_CPU.append((cpu_seconds([sub.pid]) - cpu0) / n * 1e6)
     sub.wait(30)
     return n / (last - first)
 
@@ -207,6 +224,7 @@ def bare_rate(rig: Rig, creds, per_terminal: int, seq0: int) -> float:
 def consumer_phase(rig: Rig, creds, per: int, seq0: int, consumers: list, crash: bool = False) -> dict:
     """Burst `per` messages per terminal; wait until all are stored; rate from the database's own stamps."""
     n = per * len(creds)
+    cpu0 = cpu_seconds([c.pid for c in consumers])
     pubs = burst(rig, creds, per, seq0)
     started, killed = time.time(), False
     where = f"seq >= {seq0} AND seq < {seq0 + per}"
@@ -224,8 +242,9 @@ def consumer_phase(rig: Rig, creds, per: int, seq0: int, consumers: list, crash:
         f"SELECT count(*), count(DISTINCT (terminal_id, seq)), extract(epoch FROM min(received_at)) "
         f"FROM telemetry_states WHERE {where}")
     last = rig.scalar("SELECT extract(epoch FROM max(updated_at)) FROM telemetry_latest")
+    cpu = (cpu_seconds([c.pid for c in consumers]) - cpu0) / n * 1e6 if not killed else float("nan")
     return {"rate": distinct / (float(last) - float(first)), "stored": total, "lost": n - distinct,
-            "duplicated": total - distinct, "sent": n}
+            "duplicated": total - distinct, "sent": n, "cpu_us": cpu}
 
 
 class Pacer(threading.Thread):
@@ -376,6 +395,7 @@ def main() -> None:
     ap.add_argument("--crash", action="store_true")
     ap.add_argument("--fast-pg", action="store_true", help="fsync/synchronous_commit off (the test cluster)")
     ap.add_argument("--quick", action="store_true", help="20k messages, 100 probes over 25 s")
+    ap.add_argument("--throughput-only", action="store_true", help="bare and one consumer, print only")
     args = ap.parse_args()
     if args.quick:
         args.messages, args.probes, args.load_seconds = 20_000, 100, 25
@@ -391,7 +411,14 @@ def main() -> None:
         consumers = [rig.consumer("bench-ingest")]
         one = consumer_phase(rig, load, per, per + 1, consumers, crash=args.crash)
         print(f"one consumer: {one['rate']:,.0f} msg/s; {one['stored']:,} rows, lost {one['lost']}, "
-              f"duplicated {one['duplicated']}")
+              f"duplicated {one['duplicated']}; CPU {one['cpu_us']:.1f} us/msg (bare paho {BARE_CPU[0]:.1f})")
+        if args.throughput_only:
+            stop(consumers[0])
+            end_session(rig, "bench-ingest")
+            bare.append(bare_rate(rig, load, per, seq0=10**6))
+            print(f"bare again {bare[1]:,.0f} (CPU {BARE_CPU[1]:.1f} us/msg); ratio {one['rate'] / statistics.mean(bare):.2f}")
+            rig.close()
+            return
         two = None
         if not args.no_second_consumer:
             consumers.append(rig.consumer("bench-ingest-2"))
@@ -419,6 +446,7 @@ def main() -> None:
                  "postgres": "test settings (fsync off)" if args.fast_pg else "durable defaults (fsync on)"}
         record("ingest_msgs_per_s", one["rate"], "msg/s", ">= 70% of bare paho in the same run", cmd,
                bare_msgs_per_s=round(bare_mean), bare_runs=[round(b) for b in bare], lost=one["lost"],
+               consumer_cpu_us_per_msg=round(one["cpu_us"], 1), bare_cpu_us_per_msg=round(statistics.mean(BARE_CPU), 1),
                duplicated=one["duplicated"], crash=args.crash,
                two_consumers_msgs_per_s=round(two["rate"]) if two else None, **extra)
         record("ingest_vs_bare_ratio", ratio, "ratio", ">= 0.70", cmd, **extra)
