@@ -1,7 +1,8 @@
 """The MQTT side of ingestion: paho-mqtt 2 (MQTT v5), shared subscription, manual acks after commit.
 
-paho's network thread only appends messages to a deque (mqttclient.IngestClient trims paho's own
-per-message work); the consumer thread takes what has arrived (up to `batch_size`, lingering at most
+paho's network thread validates each message and appends it to a deque (mqttclient.IngestClient trims
+paho's own per-message work; validating there overlaps with the batch thread's database waits); the
+consumer thread takes what has arrived (up to `batch_size`, lingering at most
 `batch_ms` while more keeps coming), runs ingest.Ingestor.process in one transaction, commits, and only then
 PUBACKs the batch in one write. A crash before the commit leaves them unacked in the broker's persistent
 session, which redelivers them; the dedupe key makes the redelivery harmless. Acks are tied to the
@@ -98,13 +99,18 @@ class Consumer:
         log.warning("disconnected (%s); paho reconnects with backoff", reason_code)
 
     def _on_message(self, _client, _userdata, msg):
-        # Runs on paho's thread for every message: keep it to one tuple and one append.
+        # Runs on paho's thread for every message: validation, one tuple, one append.
         try:
             topic = msg.topic
         except UnicodeDecodeError:  # brokers refuse such topics; if one came, it is rejected as topic_mismatch
             topic = repr(msg._topic)
+        payload, received = msg.payload, time.time()
+        try:  # validated here: this thread has time to spare while the batch thread waits on the database
+            parsed = ingest.parse(topic, payload, received)
+        except Exception:  # noqa: BLE001  never kill paho's thread: the batch thread validates again
+            parsed = None
         inbox = self.inbox
-        inbox.append((topic, msg.payload, msg.mid, msg.qos, time.time(), self.generation))
+        inbox.append((ingest.Incoming(topic, payload, received, parsed), msg.mid, msg.qos, self.generation))
         if len(inbox) == 1:
             self._arrived.set()
 
@@ -118,6 +124,7 @@ class Consumer:
 
     # -- main loop -----------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
+        self._warm_up()
         self.connect()
         last_tick = last_offline = time.monotonic()
         with self.app.app_context(), acting_as(SYSTEM):
@@ -139,6 +146,21 @@ class Consumer:
                 self.client.loop_stop()
                 db.session.remove()
         log.info("consumer stopped after %d batches", self.batches)
+
+    def _warm_up(self) -> None:
+        """One-time costs before subscribing, not inside the first batch: SQLAlchemy's mapper configuration
+        (about a second on first ORM use, measured in the bench) and the database connection."""
+        from sqlalchemy.orm import configure_mappers
+        from equipment.emergency import service as _emergency  # noqa: F401  imported by the first hand-off
+        configure_mappers()
+        with self.app.app_context():
+            try:
+                db.session.execute(db.text("SELECT 1"))
+            except Exception:  # the batch loop retries with backoff; nothing to do here
+                log.warning("database not reachable at start; batches will retry", exc_info=True)
+            finally:
+                db.session.rollback()
+                db.session.remove()
 
     def _collect(self, stop: threading.Event | None = None) -> list:
         """What has arrived, up to batch_size; lingers up to batch_ms for a fuller batch while messages
@@ -174,7 +196,7 @@ class Consumer:
 
     def _handle(self, batch: list, stop: threading.Event) -> None:
         started = time.perf_counter()
-        items = [ingest.Incoming(t, p, r) for t, p, _mid, _qos, r, _gen in batch]
+        items = [entry[0] for entry in batch]
         result = self._commit_with_retry(items, stop)
         if result is None:
             return  # stopping with the database unavailable: unacked, the broker redelivers
@@ -190,7 +212,7 @@ class Consumer:
 
     def _ack(self, batch) -> None:
         gen = self.generation
-        mids = [mid for _t, _p, mid, qos, _r, msg_gen in batch if qos == 1 and msg_gen == gen]
+        mids = [mid for _item, mid, qos, msg_gen in batch if qos == 1 and msg_gen == gen]
         mqttclient.ack_all(self.client, mids)
 
     # -- failure handling ----------------------------------------------------------------------------

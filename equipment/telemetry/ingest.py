@@ -36,6 +36,20 @@ class Incoming:
     topic: str
     payload: bytes
     received: float  # epoch seconds, platform clock
+    # parse()'s outcome when the consumer validated on receipt (its network thread waits on the socket
+    # while this thread waits on the database, so validating there overlaps); None: validated here.
+    parsed: Message | Reject | None = None
+
+
+def parse(topic: str, payload: bytes, received: float) -> Message | Reject:
+    """Validate one message (PROTOCOL.md): the Message, or the Reject that says why not."""
+    try:
+        msg = parse_message(topic, payload, now_ms=int(received * 1000))
+        if b"\\u0000" in payload:  # valid JSON that PostgreSQL's jsonb cannot hold
+            raise Reject("bad_value", "NUL character")
+        return msg
+    except Reject as rej:
+        return rej
 
 
 @dataclass
@@ -114,16 +128,15 @@ class Ingestor:
 
     # -- validation --------------------------------------------------------------------------------
     def _validate(self, batch, rejects):
-        now_ms = int(time.time() * 1000)
+        now = time.time()
         accepted = []
         seen = set()
         for item in batch:
-            try:
-                msg = parse_message(item.topic, item.payload, now_ms=now_ms)
-                if b"\\u0000" in item.payload:  # valid JSON that PostgreSQL's jsonb cannot hold
-                    raise Reject("bad_value", "NUL character")
-            except Reject as rej:
-                rejects.setdefault(rej.reason, []).append(rej.detail or item.topic[:80])
+            msg = item.parsed
+            if msg is None:
+                msg = parse(item.topic, item.payload, now)
+            if isinstance(msg, Reject):
+                rejects.setdefault(msg.reason, []).append(msg.detail or item.topic[:80])
                 continue
             if msg.seq is not None:
                 key = (msg.terminal_id, msg.boot, msg.seq)
