@@ -8,7 +8,9 @@ The `emergency.deliver` job runs this every second; `deliver_soon(app)` runs it 
 thread of the calling process (the telemetry consumer calls it after committing a batch that opened an
 incident, so a trapped passenger's crew is not waiting up to a second for the next job run). Claims are
 row locks with SKIP LOCKED plus a lease, so the job and prompt runs never send a row twice; within one
-process they also take turns (SQLite has no SKIP LOCKED).
+process they also take turns (SQLite has no SKIP LOCKED). A process with no channel configured does not
+deliver promptly (its log-only fallback would mark rows sent): give consumers the same EQUIPMENT_WEBHOOK_URL
+/ SMS / SMTP settings as the jobs process.
 """
 from __future__ import annotations
 
@@ -148,6 +150,10 @@ def _deliver_on_kick() -> None:
                 apps.append(app)
         for app in apps:
             with app.app_context(), acting_as(SYSTEM):
+                if not channels.any_configured():
+                    # This process has no channel settings (e.g. a consumer started without them): the
+                    # log-only fallback would mark the row sent; leave it to the deliver job's process.
+                    continue
                 try:
                     deliver_due()
                 except Exception:  # noqa: BLE001  the emergency.deliver job picks the rows up
