@@ -19,8 +19,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_request_hooks(app)
     register_blueprints(app)
     register_cli(app)
+    register_fast_paths(app)
     register_proxy(app)
     return app
+
+
+def register_fast_paths(app: Flask) -> None:
+    from equipment.registry import public_fast
+    public_fast.install(app)
 
 
 def register_proxy(app: Flask) -> None:
@@ -50,6 +56,7 @@ def register_extensions(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from equipment.auth.service import load_request_actor
     from equipment.core import csrf, input_guard, security_headers
+    from equipment.core.sessions import LazyCookieSessionInterface
 
     from equipment.web import metrics
 
@@ -60,6 +67,7 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(csrf.protect)
     app.after_request(security_headers.apply)
     app.jinja_env.globals["csrf_token"] = csrf.csrf_token
+    app.session_interface = LazyCookieSessionInterface()
 
 
 def register_blueprints(app: Flask) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 
 import pytest
 
@@ -53,6 +54,36 @@ def app(request):
     from equipment.extensions import db
     with application.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture()
+def committed_url(app, backend, request):
+    """A fresh database of the test's backend whose commits are real: for other processes and connections,
+    which the savepoint-rolled-back `db` fixture would hide its data from."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tempfile.mkdtemp(prefix='equipment-committed-')}/c.db"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    name = f"c_{uuid.uuid4().hex[:12]}"
+    yield cluster.create_database(name)
+    cluster.drop_database(name)  # WITH (FORCE): a pool a test left open does not keep it
+
+
+@pytest.fixture()
+def committed_app(committed_url):
+    """An app (migrated) on `committed_url`."""
+    from equipment.extensions import db
+    application = make_app(committed_url)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    dispose_read_engines(application)
+
+
+def dispose_read_engines(application) -> None:
+    for engine in application.extensions.get("equipment.read_engines", {}).values():
+        engine.dispose()
 
 
 @pytest.fixture()

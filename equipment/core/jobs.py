@@ -11,7 +11,6 @@ import importlib
 import logging
 import os
 import threading
-import time
 import traceback
 from dataclasses import dataclass
 

@@ -1,15 +1,21 @@
 from flask import request
 
+CSP = ("default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self' 'unsafe-inline'; connect-src 'self'")
+ALWAYS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"))
+
 
 def apply(resp):
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("X-Frame-Options", "DENY")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.path.startswith("/api/") and request.method not in ("GET", "HEAD"):
-        resp.headers.setdefault("Cache-Control", "no-store")  # tokens and MQTT passwords come back from writes
-    if not request.path.startswith("/api/v1/docs"):
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self' 'unsafe-inline'; connect-src 'self'")
+    """Defaults a view may override (a view that set its own keeps it)."""
+    headers = resp.headers
+    present = {key.lower() for key in headers.keys()}
+    wanted = list(ALWAYS)
+    path = request.path
+    if path.startswith("/api/") and request.method not in ("GET", "HEAD"):
+        wanted.append(("Cache-Control", "no-store"))  # tokens and MQTT passwords come back from writes
+    if not path.startswith("/api/v1/docs"):
+        wanted.append(("Content-Security-Policy", CSP))
+    for key, value in wanted:
+        if key.lower() not in present:
+            headers.add(key, value)
     return resp

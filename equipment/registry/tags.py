@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 
+from equipment.core.db import read_first
 from equipment.core.errors import Gone, NotFound
 from equipment.core.models import utcnow
 from equipment.extensions import db
@@ -103,7 +104,7 @@ def public_lookup(tag: str) -> dict:
     """The public view of a tag in one round trip (the hottest read of the platform)."""
     if not qr.is_well_formed_tag(tag):
         raise NotFound("Unknown tag / 未找到该标签")
-    row = db.session.execute(_public_stmt(), {"tag": tag}).first()
+    row = read_first(_public_stmt(), {"tag": tag})
     if row is None:
         raise NotFound("Unknown tag / 未找到该标签")
     if not row.active:

@@ -9,23 +9,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EQUIPMENT = os.path.join(ROOT, ".venv", "bin", "equipment")
 
 
-def _committed_url(backend, request, name):
-    if backend == "postgresql":
-        return request.getfixturevalue("pg_cluster").create_database(name)
-    return f"sqlite:///{tempfile.mkdtemp()}/{name}.db"
-
-
 def _cli(url, *args):
     env = {**os.environ, "EQUIPMENT_DATABASE_URL": url, "EQUIPMENT_INSTANCE_DIR": tempfile.mkdtemp(),
            "PATH": f"{find_bin_dir()}:{os.environ['PATH']}"}
     return subprocess.run([EQUIPMENT, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_backup_restore_keeps_verifiable_history(app, backend, request):
+def test_backup_restore_keeps_verifiable_history(committed_url):
     from equipment.extensions import db
     from tests.conftest import make_app
     from tests.factories import Factory
-    url = _committed_url(backend, request, f"backup_{os.getpid()}")
+    url = committed_url
     application = make_app(url)
     with application.app_context():
         f = Factory(db)

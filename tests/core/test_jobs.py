@@ -1,16 +1,8 @@
 """Jobs runner: one leader among several processes; job outcomes recorded."""
 import tempfile
 
-import pytest
 
 from equipment.core import jobs
-
-
-@pytest.fixture()
-def committed_url(app, backend, request):
-    if backend == "postgresql":
-        return request.getfixturevalue("pg_cluster").create_database(f"jobs_{id(request)}")
-    return f"sqlite:///{tempfile.mkdtemp()}/jobs.db"
 
 
 def test_single_leader_and_takeover(app, committed_url):

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -15,21 +14,6 @@ import pytest
 from equipment.core.actor import SYSTEM, acting_as
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture()
-def committed_app(app, backend, request):
-    from tests.conftest import make_app
-    from equipment.extensions import db
-    if backend == "postgresql":
-        url = request.getfixturevalue("pg_cluster").create_database(f"em_{abs(hash(request.node.name))}")
-    else:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='em-committed-')}/em.db"
-    application = make_app(url)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _seed(application, *, crews_n=1, accept_s=1.0):

@@ -4,26 +4,12 @@ These tests need committed data seen by several sessions, so they use a fresh da
 """
 import collections
 import datetime as dt
-import tempfile
 import threading
-import uuid
 
-import pytest
 from sqlalchemy import select, update
 
 from equipment.core.actor import SYSTEM, acting_as
 from tests.inspections.sinks import SmtpSink, WebhookSink
-
-
-@pytest.fixture()
-def fresh_url(app, backend, request):
-    if backend == "postgresql":
-        cluster = request.getfixturevalue("pg_cluster")
-        name = f"remind_{uuid.uuid4().hex[:8]}"
-        yield cluster.create_database(name)
-        cluster.drop_database(name)
-    else:
-        yield f"sqlite:///{tempfile.mkdtemp(prefix='equipment-remind-')}/r.db"
 
 
 def _start(url, smtp_url):
@@ -80,9 +66,9 @@ def _dispose(*apps):
             db.engine.dispose()
 
 
-def test_each_reminder_once_across_restart(fresh_url):
+def test_each_reminder_once_across_restart(committed_url):
     with SmtpSink() as smtp, WebhookSink() as hook:
-        first = _start(fresh_url, smtp.url)
+        first = _start(committed_url, smtp.url)
         today, _ = _seed(first, hook.url)
         assert _run_jobs(first, today) == 6
         assert sorted(r.offset_days for r in _rows(first)) == [1, 1, 7, 7, 30, 30]
@@ -91,7 +77,7 @@ def test_each_reminder_once_across_restart(fresh_url):
         assert sorted(r["offset_days"] for r in hook.requests) == [1, 7, 30]
         # the scheduler restarts (a new process = a new app and engine) and runs everything again
         _dispose(first)
-        second = _start(fresh_url, smtp.url)
+        second = _start(committed_url, smtp.url)
         assert _run_jobs(second, today) == 0
         # and the next days: the 30-day unit is now in the 7-day window, exactly one new delivery pair
         assert _run_jobs(second, today + dt.timedelta(days=1)) == 0
@@ -103,9 +89,9 @@ def test_each_reminder_once_across_restart(fresh_url):
         _dispose(second)
 
 
-def test_two_concurrent_senders_deliver_each_once(fresh_url):
+def test_two_concurrent_senders_deliver_each_once(committed_url):
     with SmtpSink() as smtp, WebhookSink() as hook:
-        one, two = _start(fresh_url, smtp.url), _start(fresh_url, smtp.url)
+        one, two = _start(committed_url, smtp.url), _start(committed_url, smtp.url)
         today, _ = _seed(one, hook.url)
         from equipment.inspections import reminders
         with one.app_context(), acting_as(SYSTEM):
@@ -134,9 +120,9 @@ def test_two_concurrent_senders_deliver_each_once(fresh_url):
         _dispose(one, two)
 
 
-def test_failed_delivery_is_retried_and_smtp_down_keeps_mail_pending(fresh_url):
+def test_failed_delivery_is_retried_and_smtp_down_keeps_mail_pending(committed_url):
     with WebhookSink() as hook:
-        application = _start(fresh_url, None)
+        application = _start(committed_url, None)
         today, _ = _seed(application, hook.url)
         # no SMTP configured: webhooks go, e-mails wait (their attempts are not burnt)
         assert _run_jobs(application, today) == 3
