@@ -1,9 +1,10 @@
 """Public tag lookups per second and p50/p99 latency under gunicorn on PostgreSQL with 1,000,000 units.
 
-Usage: .venv/bin/python bench/bench_public.py [--units 1000000] [--seconds 20] [--rate 1000] [--workers 4]
+Usage: .venv/bin/python bench/bench_public.py [--units 1000000] [--seconds 20] [--rate 1000] [--workers 3]
+       [--worker-class sync|gthread] [--threads 4]
 Starts a throwaway PostGIS cluster (tests/support/pg.py), generates the units set-based in SQL, serves
 /api/v1/public/<tag> with gunicorn on 127.0.0.1, and drives it from wrk (loopback only, bounded in time):
-  1. paced at --rate requests/s over random tags -> latency percentiles (the goal: p99 < 50 ms at 1,000/s);
+  1. paced open-loop at --rate requests/s over random tags -> latency percentiles (goal: p99 < 50 ms at 1,000/s);
   2. unpaced with 32 connections -> the ceiling in requests/s.
 """
 from __future__ import annotations
@@ -67,14 +68,14 @@ def prepare(cluster: PgCluster, units: int) -> str:
     return url, tags
 
 
-def start_gunicorn(url: str, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(url: str, workers: int, worker_class: str, threads: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "EQUIPMENT_DATABASE_URL": url, "EQUIPMENT_INSTANCE_DIR": tempfile.mkdtemp(),
            "EQUIPMENT_PUBLIC_RATE_LIMIT": "0/60"}  # the limiter would (rightly) stop one client at 1,000/s
-    # The worker class and keep-alive of `equipment web` (threaded workers keep connections open).
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-k", "gthread", "-w", str(workers),
-                             "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "wsgi:app"], cwd=ROOT, env=env)
+    # `equipment web --worker-class sync` is the scan/API tier of docs/operations.md; gthread can be compared.
+    threading = ["--threads", str(threads)] if worker_class == "gthread" else []
+    proc = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-k", worker_class, "-w", str(workers), *threading,
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -144,7 +145,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
+    ap.add_argument("--threads", type=int, default=4, help="per gthread worker")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -154,7 +156,7 @@ def main() -> None:
         tags_file = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
         tags_file.write("\n".join(tags))
         tags_file.close()
-        proc, base = start_gunicorn(url, args.workers, args.threads)
+        proc, base = start_gunicorn(url, args.workers, args.worker_class, args.threads)
         try:
             run_wrk(base, tags_file.name, 5, 16, None)  # warm the caches
             paced = run_wrk(base, tags_file.name, args.seconds, 64, args.rate)
@@ -169,7 +171,7 @@ def main() -> None:
     if paced["non2xx"] or ceiling["non2xx"]:
         raise SystemExit("some lookups failed; figures not recorded")
     record("public_lookup_rps", ceiling["rps"], "requests/s", ">= 1000", command, units=args.units,
-           workers=args.workers, threads=args.threads, p99_ms_at_ceiling=ceiling["p99"])
+           workers=args.workers, worker_class=args.worker_class, p99_ms_at_ceiling=ceiling["p99"])
     record("public_lookup_p99_ms", paced["p99"], "ms", f"< 50 at {args.rate} requests/s", command,
            achieved_rps=paced["rps"], p50_ms=paced["p50"], units=args.units)
 

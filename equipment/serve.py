@@ -32,7 +32,10 @@ def start_background(app) -> list:
 
 def run_web(app, host: str, port: int) -> None:
     """Werkzeug's threaded server for the embedded default (app.run() refuses to block inside the CLI)."""
+    import gc
+
     from werkzeug.serving import run_simple
+    gc.freeze()  # as in wsgi.py: full collections would walk every start-up object, pausing requests
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
@@ -58,11 +61,14 @@ def serve(host, port):
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--threads", default=16, show_default=True, type=int,
-              help="threads per worker: each open dispatcher console holds one for its live stream")
-def web(host, port, workers, threads):
+              help="threads per gthread worker: each open dispatcher console holds one for its live stream")
+@click.option("--worker-class", type=click.Choice(["gthread", "sync"]), default="gthread", show_default=True,
+              help="sync for a scan/API tier without live streams: no GIL hand-offs between threads, so a "
+                   "lower tail latency (docs/operations.md)")
+def web(host, port, workers, threads, worker_class):
     """The web process alone, under gunicorn (threaded workers, so live streams don't starve requests)."""
     import os
     import sys
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers),
-                              "--threads", str(threads), "-b", f"{host}:{port}", "--access-logfile", "-",
-                              "wsgi:app"])
+    threading = ["--threads", str(threads)] if worker_class == "gthread" else []
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-k", worker_class, "-w", str(workers), *threading,
+                              "-b", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"])
