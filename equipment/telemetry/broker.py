@@ -28,6 +28,12 @@ ACL, revocation, queue and restart points:
 * When started as root, Mosquitto drops privileges to user ``mosquitto`` before it opens the password
   file, and then exits with "Unable to open pwfile" (our files are 0600, pytest's tmp dirs 0700). So when
   we are root the config says ``user root``; a non-root invoker is never changed.
+* Shared subscriptions are not persisted: after a restart the broker knows the consumers' sessions but not
+  their ``$share`` subscriptions until they subscribe again, and meanwhile answers a terminal's QoS 1
+  PUBLISH with PUBACK 0x10 "No matching subscribers" (a *success* code) and drops it. Hence the gate
+  (``admit_terminals_after``): terminals are left out of the password file until a client has subscribed
+  to the shared filter; until then they are refused at CONNECT and keep their data, as they do while
+  the broker is down.
 * Mosquitto does not tie client id to username: terminal T2 connecting with client id ``T1`` (and T2's
   own credentials) was accepted and the real T1 was disconnected ("already connected, closing old
   connection"). ``use_username_as_clientid`` would prevent this
@@ -133,7 +139,7 @@ class LocalMosquitto:
     def __init__(self, state_dir: str | os.PathLike, port: int | None = None, *,
                  executable: str | None = None, max_queued_messages: int = 1_000_000,
                  max_inflight_messages: int = 1000, autosave_interval: int = 30,
-                 start_timeout: float = 10.0) -> None:
+                 start_timeout: float = 10.0, admit_terminals_after: str | None = None) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.port = port or _free_port(self.host)
         self.executable = executable or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -145,6 +151,12 @@ class LocalMosquitto:
         self._terminals: dict[str, str] = {}  # terminal_id -> $7$ hash
         self._process: subprocess.Popen | None = None
         self._lock = threading.RLock()  # web threads may provision terminals concurrently
+        # e.g. "$share/ingest/": after each start, terminals may connect only once a consumer subscribed to it
+        self.admit_terminals_after = admit_terminals_after
+        self._admit = not admit_terminals_after  # terminals go into the files
+        self._admitted = threading.Event()  # ... and the running broker has loaded them
+        if self._admit:
+            self._admitted.set()
 
     # -- paths ---------------------------------------------------------------------------------------
     @property
@@ -212,9 +224,16 @@ class LocalMosquitto:
             raise ValueError(f"terminal_id {terminal_id!r} collides with the service user")
         return terminal_id
 
+    @property
+    def terminals_admitted(self) -> bool:
+        return self._admitted.is_set()
+
+    def wait_admitted(self, timeout: float | None = None) -> bool:
+        return self._admitted.wait(timeout)
+
     def _write_security_files(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        users = dict(self._terminals)
+        users = dict(self._terminals) if self._admit else {}
         if self._service:
             users[self._service[0]] = self._service[1]
         _write_atomic(self.password_path, "".join(f"{u}:{h}\n" for u, h in sorted(users.items())))
@@ -225,7 +244,7 @@ class LocalMosquitto:
         if self._service:
             # $share/<group>/equipment/... deliveries are checked against the real topic, so this covers them
             lines += [f"user {self._service[0]}", "topic readwrite equipment/#", ""]
-        for tid in sorted(self._terminals):
+        for tid in sorted(self._terminals if self._admit else ()):
             lines += [f"user {tid}",
                       f"topic write equipment/{tid}/state",
                       f"topic write equipment/{tid}/event",
@@ -254,6 +273,8 @@ class LocalMosquitto:
             "log_timestamp_format %Y-%m-%dT%H:%M:%S",
             "connection_messages true",
         ]
+        if self.admit_terminals_after:
+            lines.append("log_type subscribe")  # how the gate sees the consumers' subscriptions
         if os.geteuid() == 0:
             lines.append("user root")  # see module docstring: dropping to 'mosquitto' breaks file access
         return "\n".join(lines) + "\n"
@@ -268,8 +289,12 @@ class LocalMosquitto:
             # a stale broker on our port would pass the readiness check and hide our failure
             raise BrokerError(f"port {self.host}:{self.port} is already in use")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.admit_terminals_after:
+            self._admit = False
+            self._admitted.clear()
         self._write_security_files()
         _write_atomic(self.conf_path, self._conf_text())
+        log_offset = self._log_size()
         log = open(self.log_path, "ab")
         try:
             self._process = subprocess.Popen(
@@ -279,7 +304,32 @@ class LocalMosquitto:
         finally:
             log.close()
         self._wait_ready()
+        if self.admit_terminals_after:
+            threading.Thread(target=self._gate, args=(self._process, log_offset), daemon=True,
+                             name="mosquitto-gate").start()
         return self
+
+    def _gate(self, process: subprocess.Popen, offset: int) -> None:
+        """Admit the terminals once the log shows a subscription to the shared filter (by any consumer)."""
+        needle = f" {self.admit_terminals_after}".encode()
+        carry = b""  # read on from where we were: refused terminals' reconnects make the log grow fast
+        while process.poll() is None and self._process is process:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(offset)
+                chunk = carry + fh.read()
+            offset += len(chunk) - len(carry)
+            carry = chunk[-len(needle):]
+            if needle in chunk:
+                with self._lock:
+                    self._admit = True
+                    self._write_security_files()
+                try:
+                    self.reload()
+                except BrokerError:
+                    return  # stopped meanwhile: the next start gates again
+                self._admitted.set()
+                return
+            time.sleep(0.05)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout

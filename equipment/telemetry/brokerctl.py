@@ -24,6 +24,7 @@ from equipment.telemetry.broker import LocalMosquitto, mosquitto_hash
 log = logging.getLogger("equipment.telemetry.broker")
 SERVICE_USER = "platform-ingest"
 EXTENSION_KEY = "telemetry_broker"
+SHARE_PREFIX = "$share/ingest/"  # the consumers' share group: N consumers split one stream
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,9 @@ def consumer_connection(app=None) -> Connection:
 
 def start_embedded(app, port: int | None = None) -> LocalMosquitto:
     from equipment.telemetry import service
-    broker = LocalMosquitto(state_dir(app), port=port or _preferred_port())
+    # Terminals are admitted once a consumer has subscribed (broker.py: shared subscriptions are not persisted,
+    # so a terminal let in earlier would have its messages acknowledged and dropped).
+    broker = LocalMosquitto(state_dir(app), port=port or _preferred_port(), admit_terminals_after=SHARE_PREFIX)
     user, pwd = service_credentials(app)
     broker.set_service_user(user, pwd)
     with app.app_context():

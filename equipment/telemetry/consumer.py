@@ -27,11 +27,11 @@ from prometheus_client import Counter, Histogram
 from equipment.core.actor import SYSTEM, acting_as
 from equipment.extensions import db
 from equipment.telemetry import ingest, mqttclient
-from equipment.telemetry.brokerctl import Connection
+from equipment.telemetry.brokerctl import SHARE_PREFIX, Connection
 from equipment.web.metrics import REGISTRY
 
 log = logging.getLogger("equipment.telemetry.consumer")
-SHARED_TOPIC = "$share/ingest/equipment/+/+"
+SHARED_TOPIC = SHARE_PREFIX + "equipment/+/+"
 INGESTED = Counter("equipment_telemetry_messages_ingested", "Telemetry messages accepted and committed",
                    registry=REGISTRY)
 REJECTED = Counter("equipment_telemetry_rejects", "Telemetry messages rejected, by reason", ["reason"],

@@ -62,7 +62,7 @@ def broker(rig, tmp_path):
     """A real Mosquitto with persistence, password and ACL files, driven by the terminals table."""
     from equipment.telemetry import brokerctl
     from equipment.telemetry.broker import LocalMosquitto
-    mosq = LocalMosquitto(tmp_path / "mosquitto")
+    mosq = LocalMosquitto(tmp_path / "mosquitto", admit_terminals_after=brokerctl.SHARE_PREFIX)  # as embedded
     user, pwd = brokerctl.service_credentials(rig.app)
     mosq.set_service_user(user, pwd)
     mosq.service = (user, pwd)

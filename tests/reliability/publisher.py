@@ -49,14 +49,14 @@ class Terminal:
                 time.sleep(0.2)  # broker away (restarting) or nobody subscribed: try again shortly
 
     def _attempt(self, deadline: float) -> bool:
-        connected, lost = threading.Event(), threading.Event()
+        connected, lost, answered = threading.Event(), threading.Event(), threading.Event()
         acks: dict[int, int] = {}  # mid -> reason code value; written by paho's thread
         self._acks = acks
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.tid, protocol=mqtt.MQTTv5)
         client.username_pw_set(self.tid, self.password)
         client.max_inflight_messages_set(100)
         client.max_queued_messages_set(0)
-        client.on_connect = lambda c, u, f, rc, p: connected.set() if not rc.is_failure else lost.set()
+        client.on_connect = lambda c, u, f, rc, p: (lost if rc.is_failure else connected).set() or answered.set()
         client.on_disconnect = lambda *a: lost.set()
         client.on_publish = lambda c, u, mid, rc, p: acks.__setitem__(mid, rc.value)
         try:
@@ -65,7 +65,8 @@ class Terminal:
             return False
         client.loop_start()
         try:
-            if not connected.wait(5) or lost.is_set():
+            answered.wait(5)  # CONNACK either way (a refusal must not cost the whole wait)
+            if not connected.is_set() or lost.is_set():
                 return False
             mids = {client.publish(self.topic, payload, qos=1).mid: seq for seq, payload in self.pending.items()}
             while len(acks) < len(mids) and not lost.is_set() and time.monotonic() < deadline:

@@ -197,3 +197,33 @@ def test_terminal_ids_are_validated(tmp_path):
     instance.sync_terminals({"A": "a", "B": mosquitto_hash("b")})
     assert instance.terminal_ids == ["A", "B"]
     assert "topic read equipment/A/cmd" in instance.acl_path.read_text()
+
+
+def test_gated_broker_admits_terminals_once_a_consumer_subscribed_and_again_after_restart(tmp_path):
+    """Mosquitto forgets $share subscriptions on restart; until a consumer is back, terminals are refused."""
+    gated = LocalMosquitto(tmp_path / "gated", admit_terminals_after="$share/ingest/")
+    gated.set_service_user("platform", "service-secret")
+    gated.set_terminal("T1", "t1-secret")
+    probes = []
+    try:
+        with gated:
+            for round_ in (1, 2):
+                refused = Probe(gated, "T1", "t1-secret")
+                probes.append(refused)
+                assert not refused.accepted and not gated.terminals_admitted, round_
+                consumer = Probe(gated, "platform", "service-secret", client_id="ingest-1", session_expiry=3600)
+                probes.append(consumer)
+                consumer.subscribe("$share/ingest/equipment/+/+")
+                assert gated.wait_admitted(WAIT), gated.log_tail()
+                terminal = Probe(gated, "T1", "t1-secret")
+                probes.append(terminal)
+                assert terminal.accepted
+                terminal.publish("equipment/T1/state", b'{"seq": 1}')
+                assert consumer.wait_for(1)[0] == ("equipment/T1/state", b'{"seq": 1}')
+                for probe in probes:
+                    probe.close()
+                probes.clear()
+                gated.restart()  # persistent session kept, shared subscription forgotten: gated again
+    finally:
+        for probe in probes:
+            probe.close()
