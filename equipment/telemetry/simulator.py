@@ -24,6 +24,7 @@ SCENARIOS = ("normal", "trapped", "door-fault", "offline", "mixed")
 FLOOR_S = 2.0  # travel time per floor
 DOOR_S = 3.0  # doors stay open this long
 HEARTBEAT_S = 60.0
+RECONNECT_S = 1.0
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Car:
     script: list = field(default_factory=list)  # [(at, action)] scripted faults, in time order
     stuck: bool = False
     client: mqtt.Client | None = None
+    retry_at: float = 0.0  # when a lost or refused connection is tried again
 
     def state(self) -> dict:
         in_zone = not self.moving and not self.stuck
@@ -99,18 +101,37 @@ class Simulator:
             client.username_pw_set(car.terminal_id, car.password)
             client.will_set(f"equipment/{car.terminal_id}/online", b"0", qos=1, retain=True)
             client.max_queued_messages_set(1000)
-            client.connect(self.conn.host, self.conn.port, keepalive=30)
+            client.on_connect = self._on_connect(car)
             car.client = client
+            self._reconnect(car, first=True)
         self._pump(1.0)
-        for car in self.cars:
-            self._publish(car, "online", b"1", retain=True)
+
+    def _on_connect(self, car: Car):
+        def on_connect(_client, _userdata, _flags, reason_code, _props):
+            if not reason_code.is_failure:  # (re)connected: say so, as the will will say otherwise
+                self._publish(car, "online", b"1", retain=True)
+        return on_connect
+
+    def _reconnect(self, car: Car, first: bool = False) -> None:
+        """As a terminal does: a broker that is away or refuses us (still starting) is tried every second."""
+        now = time.monotonic()
+        if now < car.retry_at:
+            return
+        car.retry_at = now + RECONNECT_S
+        try:
+            if first:
+                car.client.connect(self.conn.host, self.conn.port, keepalive=30)
+            else:
+                car.client.reconnect()
+        except OSError:
+            pass
 
     def _pump(self, seconds: float = 0.0) -> None:
         deadline = time.monotonic() + seconds
         while True:
             for car in self.cars:
-                if car.client is not None:
-                    car.client.loop(timeout=0.0)
+                if car.client is not None and car.client.loop(timeout=0.0) != mqtt.MQTT_ERR_SUCCESS:
+                    self._reconnect(car)
             if time.monotonic() >= deadline:
                 return
             time.sleep(0.01)
