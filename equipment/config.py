@@ -23,10 +23,14 @@ DEFAULTS = {
     "TILE_URL": "",
     "TIMEZONE": "Asia/Shanghai",
     "PROXY_HOPS": 0,  # trusted reverse proxies in front of the web processes (X-Forwarded-For/-Proto)
+    "WEBHOOK_ALLOW_PRIVATE": False,  # reminder webhooks to loopback/private addresses (core/outbound.py)
+    "METRICS_TOKEN": "",  # bearer token for /metrics; unset: loopback and private networks only
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,  # bytes per request body (413 beyond); big registries import by CLI
 }
 FLOATS = {"TRAPPED_AFTER_S", "STOP_OUTSIDE_ZONE_AFTER_S", "OFFLINE_AFTER_S", "ACCEPT_DEADLINE_S",
           "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M"}
-INTS = {"LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS"}
+INTS = {"LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS", "MAX_CONTENT_LENGTH"}
+BOOLS = {"WEBHOOK_ALLOW_PRIVATE"}
 
 
 def instance_dir() -> Path:
@@ -57,6 +61,8 @@ def load_config(overrides: dict | None = None) -> dict:
             cfg[name] = float(raw)
         elif name in INTS:
             cfg[name] = int(raw)
+        elif name in BOOLS:
+            cfg[name] = raw.strip().lower() in ("1", "true", "yes", "on")
         else:
             cfg[name] = raw
     cfg["INSTANCE_DIR"] = str(inst)
@@ -66,10 +72,11 @@ def load_config(overrides: dict | None = None) -> dict:
     cfg["SECRET_KEY"] = _secret_key(inst)
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
-    cfg["SESSION_COOKIE_SECURE"] = cfg["PUBLIC_BASE_URL"].startswith("https://")
     cfg["JSON_SORT_KEYS"] = False
     cfg.update(_openapi_settings())
     cfg.update(overrides or {})
+    # served over https (the address in the QR codes says so): cookies only over https, and HSTS
+    cfg.setdefault("SESSION_COOKIE_SECURE", cfg["PUBLIC_BASE_URL"].startswith("https://"))
     return cfg
 
 

@@ -27,7 +27,10 @@ def pg_cluster():
 def test_config(url: str, instance_dir: str) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "PUBLIC_RATE_LIMIT": "100000/60",
             "LOGIN_RATE_LIMIT": "100000/60", "PUBLIC_BASE_URL": "https://tags.example.test",
-            "INSTANCE_DIR": instance_dir}
+            "INSTANCE_DIR": instance_dir,
+            # test servers are plain http on loopback: https-only cookies would not come back from a browser
+            "SESSION_COOKIE_SECURE": False,
+            "WEBHOOK_ALLOW_PRIVATE": True}  # the test sinks listen on 127.0.0.1
 
 
 def make_app(url: str):

@@ -108,6 +108,8 @@ def load_request_actor() -> None:
     """before_request: who is calling (bearer token first, then the page session)."""
     g.actor = None
     header = request.headers.get("Authorization", "")
+    if request.path == "/metrics":
+        header = ""  # a scraper's bearer is the metrics token (web/views.py), not a user's token
     if header.startswith("Bearer "):
         g.actor = _actor_for(_user_from_bearer(header[7:].strip()))
     elif session.get("uid") and not _api_write():

@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from equipment.core import outbound
 from equipment.core.db import atomic, is_sqlite
 from equipment.core.models import utcnow
 from equipment.extensions import db
@@ -125,8 +126,11 @@ def _send_email(address: str, msg: dict) -> None:
 
 
 def _send_webhook(address: str, msg: dict) -> None:
-    resp = requests.post(address, json=msg["payload"], timeout=10)
+    outbound.check_destination(address)  # again: the name may resolve elsewhere now
+    resp = requests.post(address, json=msg["payload"], timeout=10, allow_redirects=False)
     resp.raise_for_status()
+    if resp.is_redirect:
+        raise outbound.UnsafeDestination(f"redirected ({resp.status_code}); redirects are not followed")
 
 
 CHANNELS = {"email": _send_email, "webhook": _send_webhook}
@@ -169,8 +173,11 @@ def add_contact(*, actor, org_id: int, channel: str, address: str) -> ReminderCo
         raise Invalid("Unknown organisation", details={"org_id": ["no such organisation"]})
     if channel not in CHANNELS:
         raise Invalid("Unknown channel", details={"channel": [f"one of {', '.join(CHANNELS)}"]})
-    if channel == "webhook" and not address.startswith(("http://", "https://")):
-        raise Invalid("Invalid webhook", details={"address": ["must be an http(s) URL"]})
+    if channel == "webhook":
+        try:
+            outbound.check_destination(address)
+        except outbound.UnsafeDestination as err:
+            raise Invalid("Invalid webhook / 回调地址无效", details={"address": [str(err)]}) from None
     if channel == "email" and "@" not in address:
         raise Invalid("Invalid e-mail", details={"address": ["must be an e-mail address"]})
     exists = db.session.scalar(select(ReminderContact.id).where(

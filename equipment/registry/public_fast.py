@@ -16,7 +16,7 @@ import orjson
 
 from equipment.core import ratelimit
 from equipment.core.errors import AppError
-from equipment.core.security_headers import ALWAYS, CSP
+from equipment.core.security_headers import ALWAYS, CSP, transport
 from equipment.registry.tags import public_lookup
 from equipment.web.metrics import LATENCY, REQUESTS
 
@@ -41,8 +41,8 @@ class PublicLookup:
         except Exception:  # noqa: BLE001  not an answer given here (a database outage): Flask logs it
             return self.wsgi_app(environ, start_response)  # and answers 500 in the envelope
         method = environ["REQUEST_METHOD"]
-        start_response(REASONS[status], [("Content-Type", "application/json"),
-                                         ("Content-Length", str(len(body))), *HEADERS])
+        start_response(REASONS[status], [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                                         *HEADERS, *transport(self.app.config)])
         LATENCY.labels(route=ROUTE).observe(time.perf_counter() - started)
         REQUESTS.labels(method=method, status=str(status)).inc()
         return [b"" if method == "HEAD" else body]

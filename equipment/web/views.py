@@ -1,7 +1,11 @@
 """Shared pages: home, health, metrics, locally served API docs assets."""
-from flask import Blueprint, Response, g, render_template, send_from_directory
+import hmac
+import ipaddress
+
+from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
 from sqlalchemy import text
 
+from equipment.core.errors import NotFound
 from equipment.extensions import db
 
 bp = Blueprint("web", __name__)
@@ -49,8 +53,22 @@ def _broker_check() -> str:
 @bp.route("/metrics")
 def metrics():
     from equipment.web import metrics as m
+    if not _scraper_allowed():
+        raise NotFound("Not found")  # as for any unknown path: nothing tells the internet it exists
     body, content_type = m.render()
     return Response(body, content_type=content_type)
+
+
+def _scraper_allowed() -> bool:
+    """With EQUIPMENT_METRICS_TOKEN set, a scraper sends it as a bearer token; without, only callers from
+    loopback or private networks (a Prometheus beside the platform) may read the figures."""
+    token = current_app.config.get("METRICS_TOKEN")
+    if token:
+        return hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}")
+    try:
+        return not ipaddress.ip_address(request.remote_addr or "").is_global
+    except ValueError:
+        return False
 
 
 @bp.route("/api/v1/docs-assets/<path:filename>")

@@ -10,7 +10,7 @@ from equipment.core.models import utcnow
 from equipment.emergency import channels, jobs, notify, service
 from equipment.emergency.models import IncidentEvent, Notification
 from tests.emergency.helpers import world
-from tests.emergency.sinks import HttpSink, SmtpSink
+from tests.support.sinks import HttpSink, SmtpSink
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import threading
 from sqlalchemy import select, update
 
 from equipment.core.actor import SYSTEM, acting_as
-from tests.inspections.sinks import SmtpSink, WebhookSink
+from tests.support.sinks import HttpSink as WebhookSink, SmtpSink
 
 
 def _start(url, smtp_url):
@@ -74,7 +74,7 @@ def test_each_reminder_once_across_restart(committed_url):
         assert sorted(r.offset_days for r in _rows(first)) == [1, 1, 7, 7, 30, 30]
         assert len(smtp.messages) == 3 and len(hook.requests) == 3
         assert all(m["to"] == ["safety@owner.example"] for m in smtp.messages)
-        assert sorted(r["offset_days"] for r in hook.requests) == [1, 7, 30]
+        assert sorted(r["json"]["offset_days"] for r in hook.requests) == [1, 7, 30]
         # the scheduler restarts (a new process = a new app and engine) and runs everything again
         _dispose(first)
         second = _start(committed_url, smtp.url)
@@ -114,7 +114,7 @@ def test_two_concurrent_senders_deliver_each_once(committed_url):
         assert sent["A"] + sent["B"] == 6
         ids = [m["id"] for m in smtp.messages]
         assert len(ids) == 3 and len(set(ids)) == 3
-        hooks = [r["reminder_id"] for r in hook.requests]
+        hooks = [r["json"]["reminder_id"] for r in hook.requests]
         assert len(hooks) == 3 and len(set(hooks)) == 3
         assert {r.status for r in _rows(one)} == {"sent"}
         _dispose(one, two)

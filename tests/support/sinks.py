@@ -1,10 +1,11 @@
 """Real local stand-ins for what lies outside the platform: an HTTP endpoint (webhook / SMS gateway)
-that records, fails with 500 or hangs, and an SMTP sink."""
+that records, fails with 500 or hangs, and an SMTP server (aiosmtpd) that records what arrives."""
 from __future__ import annotations
 
 import json
 import threading
 import time
+from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -49,16 +50,21 @@ class SmtpSink:
     def __init__(self):
         from aiosmtpd.controller import Controller
         from tests.support.ports import free_port
-        self.messages = []
+        self.messages, self._lock = [], threading.Lock()
         sink = self
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802
-                sink.messages.append({"to": envelope.rcpt_tos, "data": envelope.content.decode("utf8", "replace")})
+                msg = message_from_bytes(envelope.content)
+                with sink._lock:
+                    sink.messages.append({"to": envelope.rcpt_tos, "id": msg["X-Reminder-Id"],
+                                          "subject": str(msg["Subject"]),
+                                          "data": envelope.content.decode("utf8", "replace")})
                 return "250 OK"
 
         self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.url = f"smtp://127.0.0.1:{self.port}"
 
     def __enter__(self):
         self.controller.start()
