@@ -85,7 +85,7 @@ def test_oversized_body_is_413_in_the_envelope_and_writes_nothing(app, client, f
 
 def test_metrics_are_for_nearby_scrapers_or_token_holders(app, client, monkeypatch):
     assert client.get("/metrics").status_code == 200  # loopback
-    public = {"REMOTE_ADDR": "203.0.113.9"}
+    public = {"REMOTE_ADDR": "8.8.8.8"}  # (203.0.113.0/24 and the like are documentation ranges: not global)
     assert client.get("/metrics", environ_base=public).status_code == 404
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.0.3.4"}).status_code == 200
     monkeypatch.setitem(app.config, "METRICS_TOKEN", "scrape-secret-1234")
