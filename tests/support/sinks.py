@@ -8,8 +8,10 @@ import time
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.support.live import ServerThread
 
-class HttpSink:
+
+class HttpSink(ServerThread):
     """mode: "ok" records and answers 200; "500" answers 500; "hang" sleeps `hang_s` before answering."""
 
     def __init__(self, mode: str = "ok", hang_s: float = 5.0):
@@ -35,15 +37,6 @@ class HttpSink:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class SmtpSink:
