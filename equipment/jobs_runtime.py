@@ -32,7 +32,9 @@ def run():
     """Run the scheduler (only the leader among several such processes executes jobs)."""
     from equipment.core.jobs import run_leader
     from equipment.core.logs import configure as configure_logs
+    from equipment.core.process import freeze_startup_heap
     configure_logs()
+    freeze_startup_heap()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -32,10 +32,10 @@ def start_background(app) -> list:
 
 def run_web(app, host: str, port: int) -> None:
     """Werkzeug's threaded server for the embedded default (app.run() refuses to block inside the CLI)."""
-    import gc
-
     from werkzeug.serving import run_simple
-    gc.freeze()  # as in wsgi.py: full collections would walk every start-up object, pausing requests
+
+    from equipment.core.process import freeze_startup_heap
+    freeze_startup_heap()
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 

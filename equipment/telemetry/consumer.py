@@ -25,6 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from prometheus_client import Counter, Histogram
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.core.process import freeze_startup_heap
 from equipment.extensions import db
 from equipment.telemetry import ingest, mqttclient
 from equipment.telemetry.brokerctl import SHARE_PREFIX, Connection
@@ -153,6 +154,7 @@ class Consumer:
         from sqlalchemy.orm import configure_mappers
         from equipment.emergency import service as _emergency  # noqa: F401  imported by the first hand-off
         configure_mappers()
+        freeze_startup_heap()  # a full collection mid-batch would hold up a trapped passenger's incident
         with self.app.app_context():
             try:
                 db.session.execute(db.text("SELECT 1"))
