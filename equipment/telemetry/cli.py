@@ -53,13 +53,20 @@ def revoke(terminal_id):
               help="stable MQTT client id (persistent session); default equipment-ingest-<host>")
 @click.option("--batch-size", default=1000, show_default=True)
 @click.option("--batch-ms", default=50, show_default=True)
+@click.option("--metrics-listen", envvar="EQUIPMENT_CONSUMER_METRICS", default=None, metavar="HOST:PORT",
+              help="serve this consumer's Prometheus metrics (ingest, rejects, lag) on HOST:PORT/metrics")
 @with_appcontext
-def consume(client_id, batch_size, batch_ms):
+def consume(client_id, batch_size, batch_ms, metrics_listen):
     """Run one telemetry consumer until SIGTERM/SIGINT (drains, acks, exits 0)."""
     from equipment.telemetry import brokerctl
-    from equipment.telemetry.consumer import Consumer
+    from equipment.telemetry.consumer import Consumer, serve_metrics
     from equipment.core.logs import configure as configure_logs
     configure_logs()
+    if metrics_listen:
+        try:
+            serve_metrics(metrics_listen)
+        except (ValueError, OSError) as err:
+            raise click.BadParameter(str(err), param_hint="--metrics-listen") from None
     app = current_app._get_current_object()
     consumer = Consumer(app, conn=brokerctl.consumer_connection(app), client_id=client_id,
                         batch_size=batch_size, batch_ms=batch_ms)

@@ -22,7 +22,7 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from equipment.core.actor import SYSTEM, acting_as
 from equipment.core.process import freeze_startup_heap
@@ -39,6 +39,13 @@ REJECTED = Counter("equipment_telemetry_rejects", "Telemetry messages rejected, 
                    registry=REGISTRY)
 BATCH_SECONDS = Histogram("equipment_telemetry_batch_seconds", "Consumer batch latency (process + commit)",
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=REGISTRY)
+# Consumer lag: how long the oldest message of each batch waited here before its commit (a consumer that
+# falls behind shows it here first), and what is waiting right now.
+LAG = Histogram("equipment_telemetry_consumer_lag_seconds",
+                "From a message's arrival at the consumer to its commit (oldest message of each batch)",
+                buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=REGISTRY)
+INBOX = Gauge("equipment_telemetry_inbox_messages", "Messages received by the consumer, not yet committed",
+              registry=REGISTRY)
 POISON_REASON = "processing_error"
 LINGER_IDLE_S = 0.005  # stop lingering for a fuller batch once nothing new arrived for this long
 
@@ -58,6 +65,7 @@ class Consumer:
         self.tick_s, self.offline_check_s = tick_s, offline_check_s
         # paho's thread appends, the consumer thread pops; `_arrived` is set only on empty -> non-empty
         self.inbox: collections.deque = collections.deque()
+        INBOX.set_function(lambda: len(self.inbox))
         self._arrived = threading.Event()
         self.generation = 0  # bumped on every (re)connect
         self.connected = threading.Event()
@@ -203,6 +211,7 @@ class Consumer:
         if result is None:
             return  # stopping with the database unavailable: unacked, the broker redelivers
         BATCH_SECONDS.observe(time.perf_counter() - started)
+        LAG.observe(max(0.0, time.time() - items[0].received))
         INGESTED.inc(result.stored)
         for reason, n in result.rejects.items():
             REJECTED.labels(reason=reason).inc(n)
@@ -280,3 +289,14 @@ class Consumer:
         except Exception:
             db.session.rollback()
             log.exception("%s failed inside the consumer", name)
+
+
+def serve_metrics(listen: str):
+    """This process's figures on http://<listen>/metrics for Prometheus (`consume --metrics-listen`):
+    a standalone consumer has no web server of its own. Returns the server (tests shut it down)."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--metrics-listen wants host:port, not {listen!r}")
+    server, _thread = start_http_server(int(port), addr=host or "127.0.0.1", registry=REGISTRY)
+    log.info("consumer metrics on http://%s:%s/metrics", host or "127.0.0.1", server.server_port)
+    return server

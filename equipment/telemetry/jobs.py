@@ -89,14 +89,29 @@ def ensure_partitions(today: dt.date | None = None, months_ahead: int = 2) -> li
         return []
     first = (today or dt.date.today()).replace(day=1)
     made = []
-    with db.engine.begin() as conn:
-        for _ in range(months_ahead + 1):
-            name = f"telemetry_states_{first:%Y%m}"
-            exists = conn.exec_driver_sql("SELECT to_regclass(%s)", (name,)).scalar()
-            if exists is None:
-                conn.exec_driver_sql(
-                    f"CREATE TABLE {name} PARTITION OF telemetry_states FOR VALUES FROM "
-                    f"('{first.isoformat()} 00:00:00+00') TO ('{_next_month(first).isoformat()} 00:00:00+00')")
+    for _ in range(months_ahead + 1):
+        name = f"telemetry_states_{first:%Y%m}"
+        with db.engine.begin() as conn:  # one month per transaction: a move out of the default is locked briefly
+            if conn.exec_driver_sql("SELECT to_regclass(%s)", (name,)).scalar() is None:
+                _create_partition(conn, name, first, _next_month(first))
                 made.append(name)
-            first = _next_month(first)
+        first = _next_month(first)
     return made
+
+
+def _create_partition(conn, name: str, start: dt.date, end: dt.date) -> None:
+    """PostgreSQL refuses a new partition while the default partition holds rows of its range (a terminal's
+    clock far ahead, or a job that did not run for months): those rows move into it, in one transaction."""
+    bounds = (f"{start.isoformat()} 00:00:00+00", f"{end.isoformat()} 00:00:00+00")
+    ddl = f"CREATE TABLE {name} PARTITION OF telemetry_states FOR VALUES FROM ('{bounds[0]}') TO ('{bounds[1]}')"
+    stranded = conn.exec_driver_sql(
+        "SELECT EXISTS (SELECT 1 FROM telemetry_states_default WHERE ts >= %s AND ts < %s)", bounds).scalar()
+    if not stranded:
+        conn.exec_driver_sql(ddl)
+        return
+    conn.exec_driver_sql("ALTER TABLE telemetry_states DETACH PARTITION telemetry_states_default")
+    conn.exec_driver_sql(ddl)
+    conn.exec_driver_sql(f"INSERT INTO {name} SELECT * FROM telemetry_states_default WHERE ts >= %s AND ts < %s",
+                         bounds)
+    conn.exec_driver_sql("DELETE FROM telemetry_states_default WHERE ts >= %s AND ts < %s", bounds)
+    conn.exec_driver_sql("ALTER TABLE telemetry_states ATTACH PARTITION telemetry_states_default DEFAULT")

@@ -5,6 +5,7 @@ import threading
 import time
 
 import orjson
+import pytest
 from sqlalchemy import func, select
 
 from equipment.telemetry.models import Alarm, RejectCount, TelemetryEvent, TelemetryState
@@ -188,3 +189,27 @@ def test_simulator_trapped_scenario_opens_one_incident(live):
         stop.set()
         runner.join(10)
     assert _incidents(live, unit) == 1
+
+
+def test_consumer_lag_and_inbox_are_measured_and_served(live):
+    import urllib.request
+    from equipment.telemetry.consumer import serve_metrics
+    from equipment.web.metrics import REGISTRY
+    creds = live.provision(live.unit())
+    tid = creds["terminal_id"]
+    before = REGISTRY.get_sample_value("equipment_telemetry_consumer_lag_seconds_count") or 0
+    client, _ = live.connect(tid, creds["mqtt_password"])
+    client.publish(f"equipment/{tid}/state", _payload(1, moving=False), qos=1).wait_for_publish(5)
+    assert wait_until(lambda: _states(live, tid) == 1)
+    client.disconnect()
+    assert wait_until(lambda: REGISTRY.get_sample_value("equipment_telemetry_consumer_lag_seconds_count") > before)
+    assert REGISTRY.get_sample_value("equipment_telemetry_inbox_messages") == 0  # nothing left waiting
+    server = serve_metrics("127.0.0.1:0")  # a standalone consumer's own endpoint (`consume --metrics-listen`)
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5).read().decode()
+    finally:
+        server.shutdown()
+    assert "equipment_telemetry_consumer_lag_seconds_bucket" in body and "equipment_telemetry_inbox_messages" in body
+    for bad in ("9101", "host:port", "127.0.0.1:"):
+        with pytest.raises(ValueError):
+            serve_metrics(bad)
