@@ -109,6 +109,9 @@ def _create_partition(conn, name: str, start: dt.date, end: dt.date) -> None:
     if not stranded:
         conn.exec_driver_sql(ddl)
         return
+    # DETACH waits for every open transaction on the table, and ingest queues behind it meanwhile: give up
+    # after 5 s (the job runs again) rather than stall the consumers behind a long report query.
+    conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
     conn.exec_driver_sql("ALTER TABLE telemetry_states DETACH PARTITION telemetry_states_default")
     conn.exec_driver_sql(ddl)
     conn.exec_driver_sql(f"INSERT INTO {name} SELECT * FROM telemetry_states_default WHERE ts >= %s AND ts < %s",
