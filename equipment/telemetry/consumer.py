@@ -46,7 +46,9 @@ LAG = Histogram("equipment_telemetry_consumer_lag_seconds",
                 buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=REGISTRY)
 INBOX = Gauge("equipment_telemetry_inbox_messages", "Messages received by the consumer, not yet committed",
               registry=REGISTRY)
-POISON_REASON = "processing_error"
+# A message the validator passed but the store cannot take (a platform bug, or a value beyond a column):
+# PROTOCOL.md's closest reason, with the error in the reject's detail and the log.
+POISON_REASON = "bad_value"
 LINGER_IDLE_S = 0.005  # stop lingering for a fuller batch once nothing new arrived for this long
 
 

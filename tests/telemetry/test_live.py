@@ -213,3 +213,26 @@ def test_consumer_lag_and_inbox_are_measured_and_served(live):
     for bad in ("9101", "host:port", "127.0.0.1:"):
         with pytest.raises(ValueError):
             serve_metrics(bad)
+
+
+def test_a_message_the_store_cannot_take_is_rejected_alone_and_the_rest_stored(live, monkeypatch):
+    """Fault injection: processing fails for one message (as a platform bug would); the batch is retried,
+    then split, the poison message is counted under a PROTOCOL.md reason and the others are stored."""
+    creds = live.provision(live.unit())
+    tid = creds["terminal_id"]
+    real = live.consumer.ingestor.process
+
+    def process(items):
+        if any(b"poison" in item.payload for item in items):
+            raise ValueError("injected: the store refused this message")
+        return real(items)
+    monkeypatch.setattr(live.consumer.ingestor, "process", process)
+    before = _rejects(live, "bad_value")
+    client, _ = live.connect(tid, creds["mqtt_password"])
+    for seq, extra in ((1, {}), (2, {"x_note": "poison"}), (3, {})):
+        client.publish(f"equipment/{tid}/state", _payload(seq, moving=False, **extra), qos=1).wait_for_publish(5)
+    client.disconnect()
+    assert wait_until(lambda: _rejects(live, "bad_value") == before + 1, 20)
+    assert wait_until(lambda: _states(live, tid) == 2)
+    assert _states(live, tid, seq=2) == 0
+    assert live.thread.is_alive()
