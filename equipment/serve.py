@@ -32,11 +32,22 @@ def start_background(app) -> list:
 
 def run_web(app, host: str, port: int) -> None:
     """Werkzeug's threaded server for the embedded default (app.run() refuses to block inside the CLI)."""
+    import signal
+    import threading
+
     from werkzeug.serving import run_simple
 
     from equipment.core.process import freeze_startup_heap
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (systemd, docker stop, a test) would end Python without running the callers' `finally`:
+        # the embedded Mosquitto (its own session) would live on, holding the port and the persistence file.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     freeze_startup_heap()
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+def _exit_on_sigterm(*_):
+    raise SystemExit(0)
 
 
 @click.command("serve")

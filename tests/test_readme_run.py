@@ -67,9 +67,33 @@ def test_readme_run_command_serves_public_page_with_status():
             page.screenshot(path=os.path.join(SHOTS, "readme-run-public-page.png"), full_page=True)
             browser.close()
     finally:
+        broker_pid = _broker_pid(inst)
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+    # The broker runs in its own session (a Ctrl-C in the terminal reaches only the platform, which stops it in
+    # order): SIGTERM, as from systemd or docker, must stop it too, not leave it holding the port.
+    assert proc.returncode == 0
+    assert broker_pid and _gone(broker_pid, 10), f"mosquitto {broker_pid} outlived the platform"
+
+
+def _broker_pid(inst: str) -> int | None:
+    import json
+    try:
+        return json.loads(Path(inst, "mosquitto", "broker.json").read_text())["pid"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
