@@ -231,9 +231,14 @@ class LocalMosquitto:
     def wait_admitted(self, timeout: float | None = None) -> bool:
         return self._admitted.wait(timeout)
 
+    @property
+    def _listed_terminals(self) -> dict[str, str]:
+        """The terminals the files name: none while the gate is closed."""
+        return self._terminals if self._admit else {}
+
     def _write_security_files(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        users = dict(self._terminals) if self._admit else {}
+        users = dict(self._listed_terminals)
         if self._service:
             users[self._service[0]] = self._service[1]
         _write_atomic(self.password_path, "".join(f"{u}:{h}\n" for u, h in sorted(users.items())))
@@ -244,7 +249,7 @@ class LocalMosquitto:
         if self._service:
             # $share/<group>/equipment/... deliveries are checked against the real topic, so this covers them
             lines += [f"user {self._service[0]}", "topic readwrite equipment/#", ""]
-        for tid in sorted(self._terminals if self._admit else ()):
+        for tid in sorted(self._listed_terminals):
             lines += [f"user {tid}",
                       f"topic write equipment/{tid}/state",
                       f"topic write equipment/{tid}/event",

@@ -33,10 +33,20 @@ def _client(broker, got, ready):
     return client
 
 
-def test_drain_reads_and_batched_acks(tmp_path):
+def _broker(tmp_path) -> LocalMosquitto:
     broker = LocalMosquitto(tmp_path / "mosq")
     broker.set_service_user("svc", "pw")
-    broker.start()
+    return broker.start()
+
+
+def _publish_lines(broker, data: bytes) -> None:
+    """One QoS 1 message per line, from mosquitto_pub."""
+    subprocess.run(["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-u", "svc", "-P", "pw",
+                    "-q", "1", "-t", "equipment/T1/state", "-l"], input=data, check=True, timeout=30)
+
+
+def test_drain_reads_and_batched_acks(tmp_path):
+    broker = _broker(tmp_path)
     got, ready = [], threading.Event()
     client = _client(broker, got, ready)
     try:
@@ -44,9 +54,7 @@ def test_drain_reads_and_batched_acks(tmp_path):
         assert ready.wait(10)
         # 250 messages; every 50th is 100 KiB, larger than the 64 KiB read buffer
         lines = [(b"x" * 100_000 if i % 50 == 7 else str(i).encode()) for i in range(250)]
-        subprocess.run(["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-u", "svc", "-P", "pw",
-                        "-q", "1", "-t", "equipment/T1/state", "-l"], input=b"\n".join(lines) + b"\n",
-                       check=True, timeout=30)
+        _publish_lines(broker, b"\n".join(lines) + b"\n")
         assert wait_until(lambda: len(got) >= WINDOW, timeout=10), len(got)
         time.sleep(0.2)
         assert len(got) == WINDOW  # the broker honours our Receive Maximum: nothing more until we ack
@@ -78,16 +86,13 @@ def test_drain_reads_and_batched_acks(tmp_path):
 def test_hold_leaves_messages_at_the_broker(tmp_path):
     """The consumer's back-pressure: while `hold` is true nothing is read (Mosquitto 2.0.11 stops honouring
     Receive Maximum after the first ack, so this is what bounds the consumer's memory)."""
-    broker = LocalMosquitto(tmp_path / "mosq")
-    broker.set_service_user("svc", "pw")
-    broker.start()
+    broker = _broker(tmp_path)
     got, ready = [], threading.Event()
     client = _client(broker, got, ready)
     try:
         assert ready.wait(10)
         client.hold = lambda: True
-        subprocess.run(["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-u", "svc", "-P", "pw",
-                        "-q", "1", "-t", "equipment/T1/state", "-l"], input=b"a\nb\nc\n", check=True, timeout=30)
+        _publish_lines(broker, b"a\nb\nc\n")
         time.sleep(0.5)
         assert got == []
         client.hold = None
