@@ -119,21 +119,8 @@ def stats_page():
     args = schemas.StatsQuery().load({k: v for k, v in request.args.items() if k in ("from", "to", "group") and v})
     args.pop("format", None)
     result = stats.incident_stats(actor=actor, **args)
-    return render_template("emergency/stats.html", r=result, labels=_group_labels(result),
+    return render_template("emergency/stats.html", r=result, groups=schemas.STATS_GROUPS, causes=CAUSES,
                            query=request.query_string.decode())
-
-
-def _group_labels(result) -> dict:
-    if result["group_by"] == "maintenance_unit":
-        from equipment.registry import service as registry
-        names = {}
-        for item in result["items"]:
-            if item["group"].isdigit():
-                names[item["group"]] = registry.get_organization(int(item["group"])).name
-        return names
-    if result["group_by"] == "cause":
-        return {c: i18n.t(f"cause.{c}") for c in CAUSES}
-    return {}
 
 
 # --- public report from the scan page -------------------------------------------------------------

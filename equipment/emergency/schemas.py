@@ -125,9 +125,11 @@ class PositionIn(Strict):
 STATS_DATES = validate.Range(dt.date(1970, 1, 1), dt.date(9000, 12, 31))
 
 
+STATS_GROUPS = ("month", "day", "district", "maintenance_unit", "cause")
+
+
 class StatsQuery(Schema):
     date_from = fields.Date(load_default=None, data_key="from", validate=STATS_DATES)
     date_to = fields.Date(load_default=None, data_key="to", validate=STATS_DATES)
-    group = fields.String(load_default="month", validate=validate.OneOf(("day", "month", "district",
-                                                                          "maintenance_unit", "cause")))
+    group = fields.String(load_default="month", validate=validate.OneOf(STATS_GROUPS))
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))

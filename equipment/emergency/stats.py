@@ -1,5 +1,11 @@
 """Rescue statistics per period, district, maintenance unit or cause (DOMAIN.md §6: 3-minute response
-rate, 30-minute arrival rate, average arrival and on-site times, causes)."""
+rate, 30-minute arrival rate, average arrival and on-site times, causes).
+
+The two rates count every incident of the period that needed a rescue: one nobody accepted (or reached) is a
+miss, not a gap in the data. False alarms and cancellations are left out of the denominator (nobody was
+trapped, so there was nothing to respond to; they are counted in `false_alarms`). An open incident whose
+limit has not yet passed is neither a hit nor a miss yet, so it waits until it is decided.
+"""
 from __future__ import annotations
 
 import csv
@@ -12,12 +18,14 @@ from flask import current_app
 from sqlalchemy import select
 
 from equipment.core.actor import Actor
+from equipment.core.models import utcnow
+from equipment.core.regions import region_label
 from equipment.emergency.models import Incident
 from equipment.emergency.queries import scope
 from equipment.extensions import db
 
 RESPONSE_S, ARRIVAL_S = 180, 1800
-COLUMNS = ("group", "count", "false_alarms", "avg_response_s", "response_3min_rate", "avg_arrival_s",
+COLUMNS = ("group", "label", "count", "false_alarms", "avg_response_s", "response_3min_rate", "avg_arrival_s",
            "arrival_30min_rate", "avg_rescue_s", "causes")
 
 
@@ -30,9 +38,16 @@ def _mean(values):
     return round(sum(values) / len(values), 1) if values else None
 
 
-def _rate(values, limit):
-    values = [v for v in values if v is not None]
-    return round(sum(1 for v in values if v <= limit) / len(values), 4) if values else None
+def _rate(rows, done_field: str, limit_s: int, now) -> float | None:
+    """Share of `rows` done within `limit_s` of the report; undone past the limit counts as a miss."""
+    hits = decided = 0
+    for row in rows:
+        took = _secs(row.reported_at, getattr(row, done_field))
+        if took is None and (now - row.reported_at).total_seconds() < limit_s:
+            continue  # still within its limit: not decided yet
+        decided += 1
+        hits += took is not None and took <= limit_s
+    return round(hits / decided, 4) if decided else None
 
 
 def _key(row, group: str, tz) -> str:
@@ -57,13 +72,13 @@ def _rows(actor: Actor, date_from, date_to, tz):
     return db.session.execute(stmt.order_by(Incident.reported_at)).all()
 
 
-def _summarise(key: str, rows) -> dict:
+def _summarise(key: str, rows, now, label: str | None = None) -> dict:
     real = [r for r in rows if r.status not in ("false_alarm", "cancelled")]
     response = [_secs(r.reported_at, r.accepted_at) for r in real]
     arrival = [_secs(r.reported_at, r.arrived_at) for r in real]
-    return {"group": key, "count": len(rows), "false_alarms": len(rows) - len(real),
-            "avg_response_s": _mean(response), "response_3min_rate": _rate(response, RESPONSE_S),
-            "avg_arrival_s": _mean(arrival), "arrival_30min_rate": _rate(arrival, ARRIVAL_S),
+    return {"group": key, "label": label or key, "count": len(rows), "false_alarms": len(rows) - len(real),
+            "avg_response_s": _mean(response), "response_3min_rate": _rate(real, "accepted_at", RESPONSE_S, now),
+            "avg_arrival_s": _mean(arrival), "arrival_30min_rate": _rate(real, "arrived_at", ARRIVAL_S, now),
             "avg_rescue_s": _mean([_secs(r.arrived_at, r.released_at) for r in real]),
             "causes": dict(Counter(r.cause for r in rows if r.cause))}
 
@@ -75,10 +90,26 @@ def incident_stats(*, actor: Actor, date_from: dt.date | None = None, date_to: d
     groups = defaultdict(list)
     for row in rows:
         groups[_key(row, group, tz)].append(row)
-    items = [_summarise(k, groups[k]) for k in sorted(groups)]
+    now, labels = utcnow(), _labels(group, groups)
+    items = [_summarise(k, groups[k], now, labels.get(k)) for k in sorted(groups)]
     return {"group_by": group, "from": date_from.isoformat() if date_from else None,
             "to": date_to.isoformat() if date_to else None, "items": items,
-            "total": _summarise("all", rows)}
+            "total": _summarise("all", rows, now, "合计")}
+
+
+def _labels(group: str, keys) -> dict[str, str]:
+    """Chinese names for the group keys: districts by GB/T 2260 name, units by name, causes in words."""
+    if "-" in keys:
+        return {"-": "未注明", **_labels(group, [k for k in keys if k != "-"])}
+    if group == "district":
+        return {k: region_label(k) for k in keys}
+    if group == "maintenance_unit":
+        from equipment.registry import service as registry
+        return {k: registry.get_organization(int(k)).name for k in keys if k.isdigit()}
+    if group == "cause":
+        from equipment.emergency.text import TEXT
+        return {k: TEXT[f"cause.{k}"][0] for k in keys if f"cause.{k}" in TEXT}
+    return {}
 
 
 def to_csv(result: dict) -> str:

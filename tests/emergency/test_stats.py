@@ -51,3 +51,62 @@ def test_stats_json_csv_and_page(client, f):
         sess["uid"] = desk_user.id
     page = client.get("/incidents/stats?from=2031-03-10&to=2031-03-10&group=maintenance_unit")
     assert page.status_code == 200 and b"<svg" in page.data and b'id="csv"' in page.data
+
+
+def _unit(f, district):
+    from tests.emergency.helpers import crew
+    maint = f.org("maintenance_unit")
+    user, _ = crew(f, maint, lat=26.09, lon=119.30)
+    return f.elevator(maint_org=maint, district_code=district), f.actor(user)
+
+
+def test_rates_count_every_incident_never_accepted_is_a_miss(client, f):
+    """8 incidents, 5 never accepted (still open past both limits, one with the brigade called): 3-minute
+    rate 3/8, not 3/3; a false alarm is left out; districts by GB/T 2260 name; labels in Chinese."""
+    desk_user = dispatcher(f)
+    t0 = dt.datetime(2025, 6, 2, 2, 0, tzinfo=dt.timezone.utc)
+    for n in range(3):  # accepted in 2 min; two arrive in 20 min, one is still on the way
+        unit, crew = _unit(f, "350102")
+        inc, _ = service.open_incident(equipment_id=unit.id, source="sensor", at=t0 + n * 600 * S)
+        service.transition(actor=crew, incident_id=inc.id, action="accept", now=inc.reported_at + 120 * S)
+        if n < 2:
+            service.transition(actor=crew, incident_id=inc.id, action="arrive", now=inc.reported_at + 1200 * S)
+    for n in range(5):  # nobody ever accepted
+        unit, _ = _unit(f, "350103" if n % 2 else "350102")
+        service.open_incident(equipment_id=unit.id, source="phone", at=t0 + (3 + n) * 600 * S)
+    unit, _ = _unit(f, "350102")
+    fa, _ = service.open_incident(equipment_id=unit.id, source="public", at=t0)
+    service.transition(actor=f.actor(desk_user), incident_id=fa.id, action="false_alarm", now=t0 + 60 * S)
+
+    h = f.token(client, desk_user)
+    body = client.get("/api/v1/incidents/stats?from=2025-06-02&to=2025-06-02&group=district", headers=h).get_json()
+    total = body["total"]
+    assert total["count"] == 9 and total["false_alarms"] == 1
+    assert total["response_3min_rate"] == round(3 / 8, 4)
+    assert total["arrival_30min_rate"] == round(2 / 8, 4)
+    assert total["avg_response_s"] == 120.0  # times average over those that happened
+    by = {i["group"]: i for i in body["items"]}
+    assert by["350102"]["label"] == "福州市鼓楼区" and by["350103"]["label"] == "福州市台江区"
+    assert by["350103"]["response_3min_rate"] == 0.0  # two incidents, nobody came
+
+    with client.session_transaction() as sess:
+        sess["uid"] = desk_user.id
+    page = client.get("/incidents/stats?from=2025-06-02&to=2025-06-02&group=district").get_data(as_text=True)
+    assert "福州市鼓楼区" in page and "3 分钟响应率" in page and 'id="total-response-rate">38%<' in page
+    assert ">350102<" not in page and ">按区县<" in page
+
+
+def test_an_open_incident_within_its_limit_is_not_yet_a_miss(client, f):
+    desk_user = dispatcher(f)
+    unit, _ = _unit(f, "350104")
+    service.open_incident(equipment_id=unit.id, source="phone")
+    h = f.token(client, desk_user)
+    total = client.get("/api/v1/incidents/stats?group=day", headers=h).get_json()["total"]
+    assert total["count"] == 1 and total["response_3min_rate"] is None and total["arrival_30min_rate"] is None
+
+
+def test_region_names():
+    from equipment.core.regions import region_label, region_name
+    assert region_name("350102") == "福州市鼓楼区" and region_name("320106") == "南京市鼓楼区"
+    assert region_name("3501") == "福建省福州市" and region_name("35") == "福建省"
+    assert region_name("999999") is None and region_label("999999") == "999999" and region_label(None) == "-"
