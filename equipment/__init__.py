@@ -17,7 +17,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                           sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     register_extensions(app)
     register_request_hooks(app)
-    register_blueprints(app)
+    register_domains(app)
     register_cli(app)
     register_fast_paths(app)
     register_proxy(app)
@@ -70,14 +70,25 @@ def register_request_hooks(app: Flask) -> None:
     app.session_interface = LazyCookieSessionInterface()
 
 
-def register_blueprints(app: Flask) -> None:
-    from equipment import views as root_views
+def register_domains(app: Flask) -> None:
+    """Every domain of equipment/domains.py: its API and page blueprints, commands, strings and setup hook.
+    Its jobs and background work are read from the same list by the jobs runner and `serve`."""
+    from equipment.core.domain import EXTENSION
+    from equipment.domains import ALL
     from equipment.extensions import api
+    from equipment.web import i18n
 
-    for blp in root_views.api_blueprints():
-        api.register_blueprint(blp)
-    for bp in root_views.page_blueprints():
-        app.register_blueprint(bp)
+    app.extensions[EXTENSION] = ALL
+    for domain in ALL:
+        for blp in domain.api_blueprints:
+            api.register_blueprint(blp)
+        for bp in domain.page_blueprints:
+            app.register_blueprint(bp)
+        for group in domain.cli_groups:
+            app.cli.add_command(group)
+        i18n.add_text(domain.text)
+        if domain.setup is not None:
+            domain.setup(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -9,25 +9,16 @@ from flask.cli import with_appcontext
 
 log = logging.getLogger("equipment.serve")
 
-# Modules with start(app) -> stop callable, started by `serve` in this order when present.
-BACKGROUND = ("equipment.telemetry.runtime", "equipment.jobs_runtime")
-
-
 def serve_commands():
     return [serve, web]
 
 
 def start_background(app) -> list:
-    stoppers = []
-    for name in BACKGROUND:
-        try:
-            module = __import__(name, fromlist=["start"])
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        stoppers.append(module.start(app))
-    return stoppers
+    """Each domain's background work (Domain.background: the telemetry consumer and its embedded broker),
+    then the jobs runner; returns their stop callables in start order."""
+    from equipment import jobs_runtime
+    from equipment.core.domain import background_starters
+    return [start(app) for start in (*background_starters(app), jobs_runtime.start)]
 
 
 def run_web(app, host: str, port: int) -> None:

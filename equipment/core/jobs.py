@@ -20,10 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.core.domain import job_specs
 from equipment.core.models import Base, UTCDateTime, utcnow
 
 log = logging.getLogger("equipment.jobs")
-DOMAINS = ("equipment.telemetry.jobs", "equipment.emergency.jobs", "equipment.inspections.jobs")
 LEADER_LOCK_KEY = 7_333_960  # arbitrary, fixed: every jobs process contends for the same lock
 _app = None  # the app the scheduler thread runs jobs in
 
@@ -48,16 +48,8 @@ class JobStatus(Base):
 
 
 def all_specs() -> list[JobSpec]:
-    specs = []
-    for name in DOMAINS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        specs.extend(getattr(module, "JOBS", []))
-    return specs
+    """Every domain's JobSpecs (Domain.jobs) of the app the jobs run in."""
+    return job_specs(_app)
 
 
 def resolve(func: str):

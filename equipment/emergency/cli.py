@@ -59,6 +59,3 @@ def tick():
     with acting_as(SYSTEM):
         click.echo(json.dumps({"escalate": jobs.escalate(), "deliver": jobs.deliver()}))
 
-
-def commands():
-    return [emergency_group]

@@ -9,10 +9,8 @@ from equipment.auth.service import require_actor
 from equipment.core import ratelimit
 from equipment.emergency import crews, metrics, queries, schemas, service, stream  # noqa: F401  (gauges)
 from equipment.emergency.models import CAUSES
-from equipment.emergency.text import TEXT
 from equipment.web import i18n
 
-i18n.TEXT.update(TEXT)
 bp = Blueprint("emergency_pages", __name__)
 page_blueprints = [bp]
 DESK = ("dispatcher", "regulator")
@@ -140,7 +138,7 @@ def public_report(tag):
 
 # --- the unit page's incidents panel ----------------------------------------------------------------
 
-def _unit_panel(unit) -> str:
+def unit_panel(unit) -> str:
     from markupsafe import Markup, escape
     page = queries.list_incidents(actor=require_actor(), equipment_id=unit.id, per_page=10)
     if not page["items"]:
@@ -151,11 +149,3 @@ def _unit_panel(unit) -> str:
         f"<td>{escape(i18n.t('cause.' + i.cause) if i.cause else '')}</td></tr>" for i in page["items"])
     return Markup(f'<section class="card" id="incidents-panel"><h2>96333</h2><table>{rows}</table></section>')
 
-
-def _register_panel() -> None:
-    from equipment.registry.pages import UNIT_PANELS
-    if _unit_panel not in UNIT_PANELS:
-        UNIT_PANELS.append(_unit_panel)
-
-
-_register_panel()

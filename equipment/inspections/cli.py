@@ -94,6 +94,3 @@ def draw_verify(draw_id):
     if not out["matches"]:
         raise SystemExit(1)
 
-
-def commands():
-    return [inspections_group]

@@ -9,7 +9,6 @@ from marshmallow import ValidationError
 from equipment.auth.service import require_actor
 from equipment.core.errors import AppError
 from equipment.inspections import filling, maintenance, schedule, schemas, service
-from equipment.registry.pages import scan_action
 
 bp = Blueprint("inspection_pages", __name__)
 
@@ -48,17 +47,6 @@ TEXT = {
     **{f"conclusion.{code}": (zh, en) for codes in schedule.CONCLUSIONS.values()
        for code, (zh, en, _) in codes.items()},
 }
-
-
-def register() -> None:
-    from equipment.web import i18n
-    i18n.TEXT.update(TEXT)
-    scan_action({"inspector", "regulator"}, "action.record_inspection", "/inspect/{id}",
-                allowed=lambda actor, unit: service.may_inspect(actor, unit.id))
-    scan_action({"crew"}, "action.start_maintenance", "/maintain/{id}")
-
-
-register()
 
 
 def _form_inspection(unit) -> dict:

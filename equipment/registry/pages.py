@@ -1,5 +1,5 @@
 """Registry pages: the public scan page and the unit page for logged-in users."""
-from flask import Blueprint, g, render_template
+from flask import Blueprint, current_app, g, render_template
 
 from equipment.core import ratelimit
 from equipment.core.errors import Gone, NotFound
@@ -7,14 +7,20 @@ from equipment.registry import service
 
 bp = Blueprint("registry_pages", __name__)
 
-# Other domains add what a crew member or inspector can do from a scan:
-# (roles, label key, url template, allowed(actor, unit) -> bool or None for the registry's own visibility).
-SCAN_ACTIONS: list[tuple[frozenset, str, str, object]] = []
+# Other domains add, from their Domain.setup, what a crew member or inspector can do from a scan
+# (roles, label key, url template, allowed(actor, unit) -> bool, or None for the registry's own visibility)
+# and HTML panels on the unit page (latest state, alarms, incidents...). Kept per app, not per process.
+SCAN_ACTIONS_KEY, UNIT_PANELS_KEY = "equipment.scan_actions", "equipment.unit_panels"
 
 
-def scan_action(roles, label, url_template, allowed=None):
+def add_scan_action(app, roles, label, url_template, allowed=None) -> None:
     """`allowed` lets a domain grant an action beyond registry visibility (an inspector linked by agency)."""
-    SCAN_ACTIONS.append((frozenset(roles), label, url_template, allowed))
+    app.extensions.setdefault(SCAN_ACTIONS_KEY, []).append((frozenset(roles), label, url_template, allowed))
+
+
+def add_unit_panel(app, panel) -> None:
+    """panel(unit) -> HTML for the unit page."""
+    app.extensions.setdefault(UNIT_PANELS_KEY, []).append(panel)
 
 
 def _visible(actor, unit) -> bool:
@@ -30,7 +36,7 @@ def _actions_for(unit) -> list[dict]:
     if actor is None:
         return []
     out = []
-    for roles, label, url, allowed in SCAN_ACTIONS:
+    for roles, label, url, allowed in current_app.extensions.get(SCAN_ACTIONS_KEY, ()):
         if actor.role not in roles and actor.role != "admin":
             continue
         if (allowed or _visible)(actor, unit):
@@ -61,8 +67,4 @@ def unit_page(equipment_id):
     trace = service.trace_of(actor=actor, equipment_id=equipment_id)
     return render_template("registry/unit.html", unit=unit, view=service.public_view(unit), trace=trace,
                            components=service.components_of(actor=actor, equipment_id=equipment_id),
-                           panels=[p(unit) for p in UNIT_PANELS])
-
-
-# Other domains contribute HTML panels to the unit page (latest state, alarms, incidents...).
-UNIT_PANELS: list = []
+                           panels=[p(unit) for p in current_app.extensions.get(UNIT_PANELS_KEY, ())])

@@ -13,14 +13,6 @@ from flask.cli import with_appcontext
 from equipment.core.actor import SYSTEM, acting_as
 
 
-def commands():
-    try:
-        from equipment.telemetry.simulator import simulate_command
-    except ImportError:  # pragma: no cover - simulator module missing in a partial install
-        return [telemetry_group]
-    return [telemetry_group, simulate_command]
-
-
 @click.group("telemetry")
 def telemetry_group():
     """Terminals and MQTT ingestion / 电梯监测终端与数据接入."""

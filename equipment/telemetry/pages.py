@@ -25,7 +25,6 @@ TEXT = {
     "telemetry.empty": ("无人", "Empty"),
     "telemetry.alarms": ("故障与报警", "Faults and alarms"),
 }
-i18n.TEXT.update(TEXT)
 
 
 @bp.route("/admin/telemetry/rejects")
@@ -57,11 +56,3 @@ def telemetry_gauges() -> dict:
              (("reason", row.reason),))] = row.count
     return out
 
-
-def register() -> None:
-    from equipment.registry.pages import UNIT_PANELS
-    if unit_panel not in UNIT_PANELS:
-        UNIT_PANELS.append(unit_panel)
-
-
-register()

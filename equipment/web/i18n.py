@@ -46,6 +46,11 @@ TEXT = {
 }
 
 
+def add_text(entries) -> None:
+    """A domain's strings join the one catalogue (Domain.text, at create_app)."""
+    TEXT.update(entries)
+
+
 def lang() -> str:
     wanted = request.args.get("lang") or request.cookies.get("lang") or ""
     return "en" if wanted.startswith("en") else "zh"

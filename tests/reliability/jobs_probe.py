@@ -1,6 +1,6 @@
 """`equipment jobs run` with one extra job, `reliability.probe`, that records which process ran it and when.
 
-Run as `python -m tests.reliability.jobs_probe`: it adds this module to the job domains and hands over to
+Run as `python -m tests.reliability.jobs_probe`: it adds a probe Domain to equipment.domains.ALL and hands over to
 the real CLI, so leadership, scheduling and the emergency jobs are exactly those of `equipment jobs run`.
 Each probe run lasts PROBE_S and writes (pid, application_name, start, end) with the database clock, so
 two processes running jobs at the same time would show as overlapping rows.
@@ -32,9 +32,10 @@ def probe() -> None:
 
 
 def main() -> None:
+    from equipment import domains
     from equipment.cli import main as equipment
-    from equipment.core import jobs
-    jobs.DOMAINS = (*jobs.DOMAINS, "tests.reliability.jobs_probe")
+    from equipment.core.domain import Domain
+    domains.ALL = (*domains.ALL, Domain(name="reliability_probe", jobs=tuple(JOBS)))
     equipment(["jobs", "run"])
 
 

@@ -1,0 +1,6 @@
+"""The auth domain: users, tokens, login."""
+from equipment.auth import cli, models, views
+from equipment.core.domain import Domain
+
+DOMAIN = Domain(name="auth", models=models, api_blueprints=(views.blp, views.users_blp),
+                page_blueprints=(views.pages,), cli_groups=(cli.users_group,))

@@ -1,0 +1,13 @@
+"""The emergency domain: 96333 incidents, dispatch, escalation, crews, notifications, live stream, statistics."""
+from equipment.core.domain import Domain
+from equipment.emergency import cli, jobs, models, pages, text, views
+from equipment.registry import pages as registry_pages
+
+
+def setup(app) -> None:
+    registry_pages.add_unit_panel(app, pages.unit_panel)
+
+
+DOMAIN = Domain(name="emergency", models=models, api_blueprints=tuple(views.api_blueprints),
+                page_blueprints=tuple(pages.page_blueprints), cli_groups=(cli.emergency_group,),
+                jobs=tuple(jobs.JOBS), text=text.TEXT, setup=setup)
