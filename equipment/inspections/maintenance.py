@@ -11,7 +11,7 @@ from equipment.core.errors import Forbidden, Gone, Invalid, InvalidState, NotFou
 from equipment.core.geo import haversine_m, lat_lon
 from equipment.core.models import utcnow
 from equipment.extensions import db
-from equipment.inspections import obligations
+from equipment.inspections import checklists, obligations
 from equipment.inspections import rules as rules_mod
 from equipment.inspections.models import MaintenanceRecord
 from equipment.registry import service as registry
@@ -118,10 +118,10 @@ def record(*, actor: Actor, equipment_id: int, item_set: str, started_at: dt.dat
 
 
 def _complete(rec: MaintenanceRecord) -> MaintenanceRecord:
-    rec.flags = sorted(set(rec.flags or []) | set(plausibility_flags(rec)))
+    unit = registry.load_equipment(rec.equipment_id)
+    rec.flags = sorted(set(rec.flags or []) | set(plausibility_flags(rec, category_code=unit.category_code)))
     rec.flagged = bool(rec.flags)
     rec.status = "done"
-    unit = registry.load_equipment(rec.equipment_id)
     if unit.last_maintenance_at is None or rec.ended_at > unit.last_maintenance_at:
         unit.last_maintenance_at = rec.ended_at
         obligations.sync_maintenance(unit, last_done=_tz_date(rec.ended_at))
@@ -131,8 +131,15 @@ def _complete(rec: MaintenanceRecord) -> MaintenanceRecord:
     return rec
 
 
-def plausibility_flags(rec: MaintenanceRecord) -> list[str]:
-    """Fake maintenance is a known problem: too short, no scan, far from the unit, or two places at once."""
+def missing_items(rec: MaintenanceRecord, category_code: str | None) -> list[str]:
+    """Keys of the item set (TSG T5002, with the shorter periods' items) that the record does not answer."""
+    answered = {i.get("item") for i in rec.items or [] if i.get("result") in ("pass", "fail", "na")}
+    return [i["key"] for i in checklists.maintenance_items(category_code, rec.item_set) if i["key"] not in answered]
+
+
+def plausibility_flags(rec: MaintenanceRecord, *, category_code: str | None) -> list[str]:
+    """Fake maintenance is a known problem: too short, items skipped, no scan, far from the unit, or two
+    places at once."""
     cfg = rules_mod.current_rules()["maintenance.plausibility"]
     flags = []
     if not rec.scan_tag:
@@ -144,6 +151,8 @@ def plausibility_flags(rec: MaintenanceRecord) -> list[str]:
     minimum = _item_sets().get(rec.item_set, {}).get("min_minutes", 0)
     if rec.ended_at - rec.started_at < dt.timedelta(minutes=minimum):
         flags.append("too_short")
+    if missing_items(rec, category_code):
+        flags.append("items_missing")
     if _impossible_travel(rec, cfg):
         flags.append("impossible_travel")
     return flags

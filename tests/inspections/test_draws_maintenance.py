@@ -2,7 +2,7 @@
 import datetime as dt
 
 from equipment.core.actor import SYSTEM, acting_as
-from equipment.inspections import draws, maintenance
+from equipment.inspections import checklists, draws, maintenance
 from equipment.inspections.models import SpotCheckDraw
 from equipment.registry import service as registry
 
@@ -99,7 +99,9 @@ def test_maintenance_from_scan_updates_unit_and_obligation(client, f, db):
     assert client.post("/api/v1/maintenance/start", headers=other, json={"tag": tag}).status_code == 403
     # the visit takes 40 minutes (server time is injected through the service for the test)
     with acting_as(f.actor(crew)):
-        done = maintenance.finish(actor=f.actor(crew), record_id=rec["id"],
+        done = maintenance.finish(actor=f.actor(crew), record_id=rec["id"], items=[
+                                      {"item": i["key"], "result": "pass"}
+                                      for i in checklists.maintenance_items("3110", "half_monthly")],
                                   now=db.session.get(maintenance.MaintenanceRecord, rec["id"]).started_at
                                   + dt.timedelta(minutes=40))
     assert done.flags == [] and done.flagged is False
@@ -121,8 +123,9 @@ def test_fake_maintenance_flags(client, f, db):
     t0 = (dt.datetime.now(UTC) - dt.timedelta(days=30)).replace(microsecond=0)
 
     def post(equipment_id, start, minutes, scan=None, item_set="half_monthly"):
+        items = [{"item": i["key"], "result": "pass"} for i in checklists.maintenance_items("3110", item_set)]
         body = {"equipment_id": equipment_id, "item_set": item_set, "started_at": start.isoformat(),
-                "ended_at": (start + dt.timedelta(minutes=minutes)).isoformat()}
+                "ended_at": (start + dt.timedelta(minutes=minutes)).isoformat(), "items": items}
         if scan:
             body["scan"] = scan
         resp = client.post("/api/v1/maintenance", headers=headers, json=body)

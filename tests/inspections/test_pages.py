@@ -35,7 +35,8 @@ def test_crew_starts_maintenance_from_the_scan_page(client, f, db):
                                                         "lon": "119.30", "csrf_token": _csrf(html)})
     assert started.status_code == 302 and "/maintain/record/" in started.headers["Location"]
     finish = client.get(started.headers["Location"]).get_data(as_text=True)
-    done = client.post(started.headers["Location"], data={"done": ["brake"], "csrf_token": _csrf(finish)})
+    assert "轿厢平层准确度" in finish  # TSG T5002 half-monthly items of a traction lift
+    done = client.post(started.headers["Location"], data={"done": ["a1_05"], "csrf_token": _csrf(finish)})
     assert done.status_code == 302
     db.session.expire_all()
     assert registry.load_equipment(unit.id).last_maintenance_at is not None
@@ -48,7 +49,7 @@ def test_inspector_records_from_page_and_filling_page(client, f, db, today):
     form = client.get(f"/inspect/{unit.id}").get_data(as_text=True)
     assert "合格" in form and 'name="csrf_token"' in form
     resp = client.post(f"/inspect/{unit.id}", data={"date": today.isoformat(), "conclusion": "fail",
-                                                     "item_brake": "fail", "defect": "制动器磨损",
+                                                     "item_t7001_05": "fail", "note_t7001_05": "制动器磨损",
                                                      "csrf_token": _csrf(form)})
     assert resp.status_code == 302
     assert client.get(f"/api/v1/public/{registry.active_tag(unit.id).tag}").get_json()["status"] == "suspended"
