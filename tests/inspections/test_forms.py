@@ -94,7 +94,12 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def _start(client, f, crew, unit):
+def _start(client, f):
+    """A crew signed in, at its unit, with an open half-monthly record: the record's URL."""
+    maint = f.org("maintenance_unit")
+    crew = f.user("crew", maint)
+    unit = f.elevator(maint_org=maint)
+    _login(client, crew)
     tag = registry.active_tag(unit.id).tag
     client.get(f"/q/{tag}")
     page = client.get(f"/maintain/{unit.id}", headers={"Referer": f"https://tags.example.test/q/{tag}"})
@@ -107,11 +112,7 @@ def _start(client, f, crew, unit):
 
 
 def test_maintenance_items_missing_are_flagged_and_photos_kept_by_hash(client, f, db):
-    maint = f.org("maintenance_unit")
-    crew = f.user("crew", maint)
-    unit = f.elevator(maint_org=maint)
-    _login(client, crew)
-    record_url = _start(client, f, crew, unit)
+    record_url = _start(client, f)
     page = client.get(record_url).get_data(as_text=True)
     assert 'capture="environment"' in page and 'enctype="multipart/form-data"' in page
     bad = client.post(record_url, data={"done": ["a1_01"], "csrf_token": _csrf(page),
@@ -136,11 +137,7 @@ def test_maintenance_items_missing_are_flagged_and_photos_kept_by_hash(client, f
 
 
 def test_complete_items_are_not_flagged(client, f, db):
-    maint = f.org("maintenance_unit")
-    crew = f.user("crew", maint)
-    unit = f.elevator(maint_org=maint)
-    _login(client, crew)
-    record_url = _start(client, f, crew, unit)
+    record_url = _start(client, f)
     rec_id = int(record_url.rsplit("/", 1)[1])
     rec = db.session.get(MaintenanceRecord, rec_id)
     rec.items = [{"item": i["key"], "result": "pass"} for i in checklists.maintenance_items("3110", "half_monthly")]
