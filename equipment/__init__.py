@@ -62,7 +62,8 @@ def register_request_hooks(app: Flask) -> None:
 
     app.before_request(metrics.start_timer)
     app.after_request(metrics.observe)
-    app.before_request(input_guard.reject_nul)
+    app.before_request(input_guard.body_limit)  # before anything reads the body
+    app.before_request(input_guard.reject_bad_text)
     app.before_request(load_request_actor)
     app.before_request(csrf.protect)
     app.after_request(security_headers.apply)

@@ -25,11 +25,15 @@ DEFAULTS = {
     "PROXY_HOPS": 0,  # trusted reverse proxies in front of the web processes (X-Forwarded-For/-Proto)
     "WEBHOOK_ALLOW_PRIVATE": False,  # reminder webhooks to loopback/private addresses (core/outbound.py)
     "METRICS_TOKEN": "",  # bearer token for /metrics; unset: loopback and private networks only
-    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,  # bytes per request body (413 beyond); big registries import by CLI
+    # bytes per request body (413 beyond): small for JSON and forms, the large one only on views marked
+    # input_guard.large_body (registry imports); bigger registries import by CLI
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "UPLOAD_MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
 }
 FLOATS = {"TRAPPED_AFTER_S", "STOP_OUTSIDE_ZONE_AFTER_S", "OFFLINE_AFTER_S", "ACCEPT_DEADLINE_S",
           "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M"}
-INTS = {"LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS", "MAX_CONTENT_LENGTH"}
+INTS = {"LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS", "MAX_CONTENT_LENGTH",
+        "UPLOAD_MAX_CONTENT_LENGTH"}
 BOOLS = {"WEBHOOK_ALLOW_PRIVATE"}
 
 

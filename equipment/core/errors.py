@@ -1,7 +1,7 @@
 """One error hierarchy, mapped once to the JSON envelope {"error": {"code", "message", "details"}}."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import HTTPException
 
@@ -103,7 +103,12 @@ def handle_http_exception(err: HTTPException):
             details.update(per_location if isinstance(per_location, dict) else {"_schema": per_location})
         return _respond(422, "validation_error", "Invalid input", details)
     code = (err.name or "error").lower().replace(" ", "_")
-    return _respond(err.code or 500, code, err.description or err.name)
+    resp = _respond(err.code or 500, code, err.description or err.name)
+    allow = getattr(err, "valid_methods", None)
+    if allow:  # RFC 9110: a 405 names the methods the resource does support
+        resp = make_response(resp)
+        resp.headers["Allow"] = ", ".join(sorted(allow))
+    return resp
 
 
 def handle_unexpected(err: Exception):

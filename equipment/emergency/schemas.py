@@ -4,13 +4,14 @@ import datetime as dt
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from equipment.core.fields import Id
+from equipment.core.input_guard import GuardedSchema
 
 from equipment.emergency.models import CAUSES, STATUSES
 
 PHONE = validate.Regexp(r"^\+?[0-9][0-9 \-]{3,19}$", error="digits, 4 to 20 / 电话号码格式不正确")
 
 
-class Strict(Schema):
+class Strict(GuardedSchema):
     class Meta:
         unknown = RAISE
 

@@ -4,13 +4,14 @@ import datetime as dt
 from marshmallow import RAISE, Schema, fields, validate
 
 from equipment.core.fields import Id
+from equipment.core.input_guard import GuardedSchema
 
 from equipment.inspections.schedule import CONCLUSIONS
 
 UTC = dt.timezone.utc
 
 
-class Strict(Schema):
+class Strict(GuardedSchema):
     class Meta:
         unknown = RAISE
 

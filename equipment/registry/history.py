@@ -4,10 +4,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from equipment.core.actor import SYSTEM, current_actor
+from equipment.core.errors import Invalid
 from equipment.core.models import utcnow
 from equipment.extensions import db
 from equipment.registry import trace
 from equipment.registry.models import Equipment, HistoryEvent
+
+MAX_DATA_BYTES = 16 * 1024
 
 
 def _lock_unit(equipment_id: int) -> Equipment:
@@ -20,12 +23,16 @@ def append(*, equipment_id: int, kind: str, data: dict | None = None, at=None) -
     """Append one record; the caller's transaction commits it together with the change it records."""
     if kind not in trace.HISTORY_KINDS:
         raise ValueError(f"unknown history kind {kind}")
+    data = trace.canonical_data(data or {})
+    if len(trace.canonical(data)) > MAX_DATA_BYTES:
+        # The chain is append-only: an oversized record could never be removed without breaking it.
+        raise Invalid(f"History record data over {MAX_DATA_BYTES // 1024} KiB / 履历记录内容过大",
+                      details={"data": [f"at most {MAX_DATA_BYTES} bytes as JSON"]})
     unit = _lock_unit(equipment_id)
     actor = current_actor() or SYSTEM
     at = at or utcnow()
     seq = unit.history_count + 1
     prev = unit.history_head or trace.GENESIS
-    data = trace.canonical_data(data or {})
     digest = trace.record_hash(equipment_id=equipment_id, seq=seq, kind=kind, at_iso=trace.at_iso(at),
                                actor_name=actor.username, actor_org_id=actor.org_id, data=data,
                                prev_hash=prev)

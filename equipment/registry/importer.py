@@ -71,7 +71,7 @@ def _csv_rows(reader) -> list[dict]:
     for row in reader:
         if len(rows) >= MAX_ROWS:
             raise ImportRejected(f"More than {MAX_ROWS} rows; split the file")
-        rows.append({k: (v or "").strip() for k, v in row.items() if k is not None})
+        rows.append({_unescape(k): _unescape((v or "").strip()) for k, v in row.items() if k is not None})
     return rows
 
 
@@ -189,21 +189,48 @@ def import_rows(*, rows: list[dict], progress=None) -> Report:
     return report
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...), =cmd|...): such text
+# cells are written with a leading apostrophe (OWASP CSV injection), which the importer strips again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _unescape(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
 def export_csv(stream, *, actor, progress=None) -> int:
     """Stream every visible unit as CSV in the import format (so an export re-imports)."""
     orgs = dict(db.session.execute(select(Organization.id, Organization.code)).all())
-    attr_keys = sorted({k for (attrs,) in db.session.execute(select(Equipment.attributes)) for k in (attrs or {})})
+    visible = service.visible_clause(actor)
+    # Only the attribute names of units this caller may see: another organisation's keys are its data too.
+    attr_keys = sorted({k for (attrs,) in db.session.execute(select(Equipment.attributes).where(visible))
+                        for k in (attrs or {})})
     writer = csv.writer(stream)
-    writer.writerow(BASE_COLUMNS + [f"attr.{k}" for k in attr_keys])
+    writer.writerow([csv_cell(h) for h in BASE_COLUMNS + [f"attr.{k}" for k in attr_keys]])
     count = 0
-    stmt = select(Equipment).where(service.visible_clause(actor)).order_by(Equipment.id)
+    stmt = select(Equipment).where(visible).order_by(Equipment.id)
     for unit in db.session.scalars(stmt.execution_options(yield_per=1000)):
         loc = lat_lon(unit.location) or {}
-        writer.writerow([unit.category_code, unit.device_code, unit.registration_code, unit.use_certificate_no,
-                         unit.rescue_code, unit.cylinder_code, unit.address, unit.district_code,
-                         loc.get("lat", ""), loc.get("lon", ""), orgs.get(unit.user_org_id, ""),
-                         orgs.get(unit.maintenance_org_id, ""), orgs.get(unit.maker_org_id, ""), unit.status]
-                        + [(unit.attributes or {}).get(k, "") for k in attr_keys])
+        row = [unit.category_code, unit.device_code, unit.registration_code, unit.use_certificate_no,
+               unit.rescue_code, unit.cylinder_code, unit.address, unit.district_code,
+               loc.get("lat", ""), loc.get("lon", ""), orgs.get(unit.user_org_id, ""),
+               orgs.get(unit.maintenance_org_id, ""), orgs.get(unit.maker_org_id, ""), unit.status]
+        writer.writerow([csv_cell(v) for v in row + [(unit.attributes or {}).get(k, "") for k in attr_keys]])
         count += 1
         if progress:
             progress(1)

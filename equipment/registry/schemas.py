@@ -3,13 +3,14 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from webargs.fields import DelimitedList
 
 from equipment.core.fields import Id
+from equipment.core.input_guard import GuardedSchema
 
 from equipment.registry.models import ORG_KINDS, STATUSES
 
 DISTRICT = validate.Regexp(r"^\d{6}$", error="6-digit GB/T 2260 district code")
 
 
-class Strict(Schema):
+class Strict(GuardedSchema):
     class Meta:
         unknown = RAISE
 
@@ -75,7 +76,23 @@ class VesselAttrs(Strict):
     first_use_date = fields.Date()
 
 
+class GenericAttrs(Strict):
+    """Families registered before their own schema exists (boilers, cranes, ...): a short key allow-list,
+    so a unit's attributes stay a bounded record rather than free-form storage."""
+    model = fields.String(validate=validate.Length(max=100))
+    factory_no = fields.String(validate=validate.Length(max=64))
+    medium = fields.String(validate=validate.Length(max=64))
+    rated_capacity = fields.String(validate=validate.Length(max=64))
+    manufacture_date = fields.Date()
+    install_date = fields.Date()
+    first_use_date = fields.Date()
+
+
 ATTRIBUTE_SCHEMAS = {"elevator": ElevatorAttrs, "gas_cylinder": CylinderAttrs, "pressure_vessel": VesselAttrs}
+
+
+def attribute_schema(family: str) -> type[Strict]:
+    return ATTRIBUTE_SCHEMAS.get(family, GenericAttrs)
 
 
 class ComponentIn(Strict):
@@ -132,6 +149,12 @@ class EquipmentPatch(Strict):
     maintenance_org_id = Id(allow_none=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
     attributes = fields.Dict(keys=fields.String())
+
+    @validates_schema
+    def something_to_change(self, data, **_):
+        # An empty PATCH would still append an (empty) record to the append-only history.
+        if not data or data == {"attributes": {}}:
+            raise ValidationError("nothing to change / 没有要修改的字段", "_schema")
 
 
 class EquipmentOut(Schema):
@@ -212,7 +235,7 @@ class TraceOut(Schema):
 class HistoryIn(Strict):
     kind = fields.String(required=True, validate=validate.OneOf((
         "manufactured", "installed", "registered", "repaired", "modified", "relocated", "fault")))
-    data = fields.Dict(keys=fields.String(), load_default=dict)
+    data = fields.Dict(keys=fields.String(), load_default=dict)  # size capped by history.append
 
 
 class TagOut(Schema):

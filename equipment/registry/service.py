@@ -14,7 +14,7 @@ from equipment.core.geo import point
 from equipment.extensions import db
 from equipment.registry import history, identifiers
 from equipment.registry.models import Category, Component, Equipment, Organization
-from equipment.registry.schemas import ATTRIBUTE_SCHEMAS
+from equipment.registry.schemas import attribute_schema
 from equipment.registry.tags import (active_tag, issue_tag, public_lookup, public_view,  # noqa: F401
                                      resolve_tag, revoke_tag, tags_for)
 
@@ -119,9 +119,7 @@ def _validate_identifiers(data: dict) -> dict:
 
 
 def _validate_attributes(family: str, attrs: dict, *, partial: bool = False) -> dict:
-    schema = ATTRIBUTE_SCHEMAS.get(family)
-    if schema is None:
-        return attrs
+    schema = attribute_schema(family)  # every family has one: no free-form keys
     from marshmallow import ValidationError
     try:
         loaded = schema(partial=partial).load(attrs)

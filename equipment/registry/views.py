@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from equipment.auth.service import require_actor
 from equipment.core import ratelimit
 from equipment.core.errors import ErrorEnvelope
+from equipment.core.input_guard import large_body
 from equipment.registry import qr, schemas, service
 from equipment.registry.tags import tag_url
 
@@ -143,6 +144,7 @@ def public_unit(tag):
 @units.response(200, schemas.ImportReport)
 @units.alt_response(422, schema={"oneOf": [schemas.ImportReport, ErrorEnvelope]},
                     description="bad rows (a report) or an unreadable file (an error); nothing imported")
+@large_body
 def import_units():
     """Upload a CSV/XLSX (multipart field `file`); all rows are imported or none."""
     from flask import request

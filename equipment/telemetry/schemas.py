@@ -2,11 +2,12 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from equipment.core.fields import Id
+from equipment.core.input_guard import GuardedSchema
 
 from equipment.telemetry.models import ALARM_STATUSES
 
 
-class Strict(Schema):
+class Strict(GuardedSchema):
     class Meta:
         unknown = RAISE
 
