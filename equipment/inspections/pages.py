@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from equipment.auth.service import require_actor
 from equipment.core import files
 from equipment.core.errors import AppError, NotFound
+from equipment.core.input_guard import large_body
 from equipment.inspections import checklists, filling, maintenance, schedule, schemas, service
 from equipment.web import i18n
 
@@ -158,6 +159,7 @@ def _own_record(actor, record_id: int):
 
 
 @bp.route("/maintain/record/<int:record_id>", methods=["GET", "POST"])
+@large_body  # camera photos: the upload limit, not the small form one
 def maintain_record(record_id):
     """Tick the set's items (TSG T5002), add photos from the phone camera, finish."""
     actor = require_actor("crew")

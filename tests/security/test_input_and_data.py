@@ -146,3 +146,16 @@ def test_an_empty_patch_is_refused_and_appends_nothing(client, f, db):
         resp = client.patch(f"/api/v1/equipment/{unit.id}", headers=h, json=body)
         assert resp.status_code == 422, resp.get_json()
     assert db.session.query(HistoryEvent).filter_by(equipment_id=unit.id).count() == count
+
+
+def test_camera_photos_on_the_maintenance_page_get_the_upload_limit(app, client, f, db):
+    from tests.inspections.test_forms import _start
+    from tests.inspections.test_pages import _csrf
+    record_url = _start(client, f)
+    page = client.get(record_url).get_data(as_text=True)
+    photo = b"\xff\xd8\xff\xe0" + bytes(app.config["MAX_CONTENT_LENGTH"] + 4096)  # a phone photo over 1 MiB
+    done = client.post(record_url, data={"done": ["a1_01"], "csrf_token": _csrf(page),
+                                         "photos": (io.BytesIO(photo), "p.jpg")}, content_type="multipart/form-data")
+    assert done.status_code == 302, done.status_code
+    too_big = client.post("/login", data={"username": "x" * app.config["MAX_CONTENT_LENGTH"], "password": "y"})
+    assert too_big.status_code == 413  # other forms keep the small limit
