@@ -24,7 +24,16 @@ def _require(actor: Actor) -> None:
         raise Forbidden("Only filling stations check cylinders")
 
 
+def normalize_tag(scanned: str) -> str:
+    """What a scanner reads: the tag's full public URL (…/q/<tag>?…), the tag, or an RFID cylinder code."""
+    text = (scanned or "").strip()
+    if "/q/" in text:
+        text = text.rsplit("/q/", 1)[1]
+    return text.split("?", 1)[0].split("#", 1)[0].strip("/ ")
+
+
 def _resolve(tag: str):
+    tag = normalize_tag(tag)
     try:
         return registry.resolve_tag(tag), None
     except Gone:
@@ -76,7 +85,20 @@ def _check(actor: Actor, tag: str) -> dict:
     return {"allow": reason == "ok", "reason": reason, "reason_zh": REASONS_ZH[reason],
             "equipment_id": unit.id if unit is not None and reason != "unknown_tag" else None,
             "cylinder_code": unit.cylinder_code if unit is not None else None,
-            "next_inspection_due": unit.next_inspection_due if unit is not None else None}
+            "next_inspection_due": unit.next_inspection_due if unit is not None else None,
+            "details": _details(unit) if unit is not None and unit.family == "gas_cylinder" else None}
+
+
+def _details(unit) -> dict:
+    """What the station checks beside the verdict: the cylinder itself, its life and its last fill."""
+    attrs = unit.attributes or {}
+    ob = db.session.scalar(select(Obligation).where(Obligation.equipment_id == unit.id,
+                                                    Obligation.kind == "inspection"))
+    last = db.session.scalar(select(FillingRecord).where(FillingRecord.equipment_id == unit.id)
+                             .order_by(FillingRecord.at.desc(), FillingRecord.id.desc()).limit(1))
+    return {"gas_medium": attrs.get("gas_medium"), "manufacture_date": attrs.get("manufacture_date"),
+            "design_life_years": attrs.get("design_life_years"), "life_end": ob.life_end if ob else None,
+            "status": unit.status, "last_fill_at": last.at if last else None}
 
 
 @atomic

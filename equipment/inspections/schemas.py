@@ -256,6 +256,16 @@ class FillCheckOut(Schema):
     equipment_id = fields.Integer()
     cylinder_code = fields.String()
     next_inspection_due = fields.Date()
+    details = fields.Nested(lambda: FillDetailsOut(), allow_none=True)
+
+
+class FillDetailsOut(Schema):
+    gas_medium = fields.String()
+    manufacture_date = fields.String()
+    design_life_years = fields.Integer()
+    life_end = fields.Date()
+    status = fields.String()
+    last_fill_at = fields.DateTime()
 
 
 class FillIn(FillCheckIn):

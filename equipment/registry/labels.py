@@ -1,9 +1,11 @@
 """Printable QR label sheets (A4, pre-cut adhesive label stock) as PDF.
 
-Each label carries the QR code of the equipment's public tag URL, the code
-line (device/registration/cylinder code), the category name and the 96333
-emergency hotline.  The QR is drawn as vector squares rather than an embedded
-bitmap so it prints crisp at any printer resolution.
+Each label carries the QR code of the equipment's public tag URL and text that
+depends on the family: a lift's label names its 96333 rescue code and the
+emergency hotline; a cylinder's or a vessel's never speaks of lift rescue. All
+carry the code line, the category, the registration code and the address when
+known, "扫码查看", and cut marks. The QR is drawn as vector squares rather than
+an embedded bitmap so it prints crisp at any printer resolution.
 """
 
 from __future__ import annotations
@@ -41,6 +43,20 @@ class Label:
     code_line: str
     category: str
     hotline: str = "96333"
+    family: str | None = None  # elevator / gas_cylinder / pressure_vessel; None: no family-specific line
+    registration_code: str | None = None
+    address: str | None = None
+
+
+# Family lines under the code and category: (text, size pt). The hotline line is only a lift's.
+def _family_lines(label: Label) -> list[tuple[str, float]]:
+    if label.family == "elevator":
+        return [(f"电梯应急救援 {label.hotline}", 8)]
+    if label.family == "gas_cylinder":
+        return [("一瓶一码 · 超期禁止充装", 7)]
+    if label.family == "pressure_vessel":
+        return [("压力容器 · 定期检验", 7)]
+    return []
 
 
 def _register_fonts() -> None:
@@ -118,17 +134,36 @@ def _draw_qr(c: Canvas, data: str, x: float, y: float, side: float) -> None:
     c.drawPath(path, stroke=0, fill=1)
 
 
+def _draw_cut_marks(c: Canvas, x: float, y: float, w: float, h: float) -> None:
+    """A thin dashed frame just inside the label, so a sheet on plain paper can be cut by hand (kept inside
+    so an unused neighbouring slot stays clean for a second pass through the printer)."""
+    inset = 0.4 * mm
+    c.saveState()
+    c.setLineWidth(0.3)
+    c.setStrokeGray(0.6)
+    c.setDash(2, 2)
+    c.rect(x + inset, y + inset, w - 2 * inset, h - 2 * inset, stroke=1, fill=0)
+    c.restoreState()
+
+
 def _draw_label(c: Canvas, label: Label, x: float, y: float, w: float, h: float) -> None:
     """Draw one label; (x, y) is its lower-left corner in points."""
+    _draw_cut_marks(c, x, y, w, h)
     side = min(h - 2 * _PAD, w / 2)
     _draw_qr(c, label.url, x + _PAD, y + (h - side) / 2, side)
     tx = x + _PAD + side + _PAD
-    tw = x + w - _PAD - tx
-    top = y + h - _PAD
-    _draw_text(c, label.code_line, tx, top - 0.22 * h, tw, 9, LATIN_BOLD)
-    _draw_text(c, label.category, tx, top - 0.45 * h, tw, 10)
-    _draw_text(c, f"电梯应急救援 {label.hotline}", tx, y + _PAD + 0.22 * h, tw, 8)
-    _draw_text(c, f"Emergency {label.hotline}", tx, y + _PAD + 0.06 * h, tw, 7)
+    tw = x + w - 2 * _PAD - tx
+    lines = [(label.code_line, 9, LATIN_BOLD), (label.category, 9, LATIN_FONT)]
+    if label.registration_code and label.registration_code != label.code_line:
+        lines.append((f"注册代码 {label.registration_code}", 6, LATIN_FONT))
+    if label.address:
+        lines.append((label.address, 6, LATIN_FONT))
+    lines += [(text, size, LATIN_FONT) for text, size in _family_lines(label)]
+    lines.append(("扫码查看 · Scan to view", 6.5, LATIN_FONT))
+    step = (h - 2 * _PAD - 1.5 * mm) / max(len(lines), 4)
+    top = y + h - _PAD - 0.8 * mm
+    for i, (text, size, font) in enumerate(lines):
+        _draw_text(c, text, tx, top - (i + 0.8) * step, tw, size, font)
 
 
 def label_sheet_pdf(

@@ -360,14 +360,20 @@ def import_registry(*, actor: Actor, rows: list[dict], dry_run: bool = False):
     return importer.import_rows(rows=rows)
 
 
+def _label_code_line(unit) -> str:
+    if unit.family == "elevator" and unit.rescue_code:
+        return f"救援码 {unit.rescue_code}"
+    return unit.device_code or unit.cylinder_code or unit.registration_code or ""
+
+
 def label_sheet(*, actor: Actor, equipment_ids: list[int], **layout) -> bytes:
     """A printable A4 sheet of tag labels; layout errors come back as field errors."""
     from equipment.registry import labels
     from equipment.registry.tags import tag_url
     from equipment.web.i18n import TEXT
     items = [labels.Label(url=tag_url(tag.tag), category=TEXT.get(f"family.{unit.family}", (unit.family,))[0],
-                          code_line=unit.rescue_code or unit.device_code or unit.registration_code
-                          or unit.cylinder_code)
+                          code_line=_label_code_line(unit), family=unit.family,
+                          registration_code=unit.registration_code, address=unit.address)
              for unit, tag in label_items(actor=actor, equipment_ids=equipment_ids) if tag is not None]
     try:
         return labels.label_sheet_pdf(items, **layout)

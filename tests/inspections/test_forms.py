@@ -145,3 +145,20 @@ def test_complete_items_are_not_flagged(client, f, db):
     rec.items = rec.items[1:]
     assert maintenance.missing_items(rec, "3110") == ["a1_01"]
     assert maintenance.missing_items(rec, "3310")[:1] == ["c1_01"]  # an escalator's set is another one
+
+
+def test_filling_page_takes_what_a_scanner_reads_and_shows_the_cylinder(client, f, db):
+    from equipment.inspections import filling
+    assert filling.normalize_tag(" https://tags.example.test/q/AbC_12-x?src=label#top ") == "AbC_12-x"
+    assert filling.normalize_tag("CYL00000001") == "CYL00000001"
+    cylinder = f.cylinder()
+    station = f.user("crew", f.org("user_unit"))
+    _login(client, station)
+    page = client.get("/filling").get_data(as_text=True)
+    assert "<script>" not in page and "Gas" not in page
+    url = f"https://tags.example.test/q/{registry.active_tag(cylinder.id).tag}?from=scanner"
+    html = client.post("/filling", data={"tag": url, "csrf_token": _csrf(page)}).get_data(as_text=True)
+    assert 'data-allow="no"' in html and "超期未检" in html and "禁止充装" in html
+    assert 'id="cylinder-details"' in html and cylinder.cylinder_code in html and "LPG" in html
+    api = client.post("/api/v1/filling/check", json={"tag": url}, headers=f.token(client, station)).get_json()
+    assert api["reason"] == "inspection_overdue" and api["details"]["gas_medium"] == "LPG"

@@ -192,3 +192,22 @@ def test_layout_validation(kwargs, fragment):
 def test_empty_label_list_rejected():
     with pytest.raises(ValueError, match="no labels"):
         label_sheet_pdf([])
+
+
+def _pdf_text(pdf: bytes) -> str:
+    doc = pypdfium2.PdfDocument(pdf)
+    return "".join(page.get_textpage().get_text_range() for page in doc)
+
+
+def test_labels_speak_of_their_family():
+    url = tag_url(BASE, new_tag())
+    lift = _pdf_text(label_sheet_pdf([Label(url=url, code_line="救援码 35012", category="电梯", family="elevator",
+                                            registration_code="31103506002016053337", address="福州市鼓楼区测试路1号")]))
+    assert "电梯应急救援 96333" in lift and "31103506002016053337" in lift and "福州市鼓楼区测试路1号" in lift
+    assert "扫码查看" in lift
+    for family in ("gas_cylinder", "pressure_vessel"):
+        text = _pdf_text(label_sheet_pdf([Label(url=url, code_line="CYL00000001", category="气瓶", family=family)]))
+        assert "电梯" not in text and "96333" not in text and "扫码查看" in text
+    page = _render(label_sheet_pdf([Label(url=url, code_line="CYL00000001", category="气瓶", family="gas_cylinder")]))[0]
+    assert _decode(page.crop(_slot_box(0))) == [url]
+    assert _is_blank(page.crop(_slot_box(1)))  # cut marks stay inside their own label
