@@ -121,9 +121,10 @@ def _seed_hooks():
 def demo(host, port, elevators, seed_only, no_simulator):
     """Seed a demo city and run web + consumer + jobs + simulator / 演示城市."""
     from flask_migrate import upgrade
-    from equipment.serve import run_web, start_background
+    from equipment.serve import default_public_url, run_web, start_background
     from equipment.core.logs import configure as configure_logs
     configure_logs()
+    default_public_url(current_app, host, port)
     upgrade(revision="heads")
     created = seed(elevators=elevators)
     click.echo(("seeded" if created else "already seeded") + f" demo city; log in as admin / dispatcher / crew1 "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 from flask import current_app
@@ -19,6 +20,14 @@ def start_background(app) -> list:
     from equipment import jobs_runtime
     from equipment.core.domain import background_starters
     return [start(app) for start in (*background_starters(app), jobs_runtime.start)]
+
+
+def default_public_url(app, host: str, port: int) -> None:
+    """QR codes and notification links point at EQUIPMENT_PUBLIC_BASE_URL; on the embedded default without
+    one, they point at where this process serves (not at a fixed :5000 whatever the port)."""
+    if not os.environ.get("EQUIPMENT_PUBLIC_BASE_URL"):
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        app.config["PUBLIC_BASE_URL"] = f"http://{shown}:{port}"
 
 
 def run_web(app, host: str, port: int) -> None:
@@ -50,6 +59,7 @@ def serve(host, port):
     from equipment.core.logs import configure as configure_logs
     configure_logs()
     app = current_app._get_current_object()
+    default_public_url(app, host, port)
     stoppers = start_background(app)
     try:
         run_web(app, host, port)

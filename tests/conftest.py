@@ -11,8 +11,13 @@ import tempfile
 import uuid
 
 import pytest
+from hypothesis import settings
 
 BACKENDS = os.environ.get("EQUIPMENT_TEST_BACKENDS", "postgresql,sqlite").split(",")
+# Property tests check behaviour, not speed: hypothesis' 200 ms per-example deadline turns a busy 2-core CI
+# machine into failures (seen: test_never_two_trapped_without_a_clear while other processes ran).
+settings.register_profile("equipment", deadline=None)
+settings.load_profile("equipment")
 
 
 @pytest.fixture(scope="session")

@@ -27,3 +27,6 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # APScheduler logs every run of every job at INFO ("Running job ...", "executed successfully"): with
+    # 1-5 s jobs that buries everything else. Its warnings (misfires, failures) still come through.
+    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))

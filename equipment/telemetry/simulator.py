@@ -92,19 +92,23 @@ class Simulator:
         self.cars = [Car(c["terminal_id"], c["mqtt_password"], self.rng.randint(6, 33), random.Random(seed + i))
                      for i, c in enumerate(credentials)]
         self.sent = 0
+        self.scenario, self.time_scale = scenario, time_scale
         _script(self.cars, scenario, self.rng, time_scale)
 
     def connect_all(self) -> None:
         for car in self.cars:
-            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=car.terminal_id,
-                                 protocol=mqtt.MQTTv311)
-            client.username_pw_set(car.terminal_id, car.password)
-            client.will_set(f"equipment/{car.terminal_id}/online", b"0", qos=1, retain=True)
-            client.max_queued_messages_set(1000)
-            client.on_connect = self._on_connect(car)
-            car.client = client
-            self._reconnect(car, first=True)
+            self.connect(car)
         self._pump(1.0)
+
+    def connect(self, car: Car) -> None:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=car.terminal_id, protocol=mqtt.MQTTv311)
+        client.username_pw_set(car.terminal_id, car.password)
+        client.will_set(f"equipment/{car.terminal_id}/online", b"0", qos=1, retain=True)
+        client.max_queued_messages_set(1000)
+        client.on_connect = self._on_connect(car)
+        car.client = client
+        car.retry_at = 0.0
+        self._reconnect(car, first=True)
 
     def _on_connect(self, car: Car):
         def on_connect(_client, _userdata, _flags, reason_code, _props):
@@ -174,6 +178,10 @@ class Simulator:
         while car.script and car.script[0][0] <= now:
             _, action = car.script.pop(0)
             action(self, car, now)
+        if not car.script and self.scenario == "mixed":
+            # The demo city keeps living: each car plays another episode after a quiet spell.
+            start = now + car.rng.expovariate(1 / EPISODE_GAP_S) * self.time_scale
+            car.script = _episode(car.rng.choice(MIXED), start, car.rng, self.time_scale)
 
 
 # --- scripted faults ----------------------------------------------------------------------------------
@@ -205,18 +213,31 @@ def _drop(sim: Simulator, car: Car, now: float) -> None:
     car.client = None
 
 
+def _rejoin(sim: Simulator, car: Car, now: float) -> None:
+    """The network is back: connect again and say online."""
+    sim.connect(car)
+
+
+PLANS = {"trapped": [(_stick, 8), (_release, 120)], "door-fault": [(_door_fault, 5), (_door_ok, 60)],
+         "offline": [(_drop, 10), (_rejoin, 200)], "normal": []}
+MIXED = ("trapped", "door-fault", "offline", "normal", "normal", "normal", "normal")
+EPISODE_GAP_S = 900.0  # mean quiet time per car between episodes of the endless mixed scenario
+
+
+def _episode(kind: str, start: float, rng: random.Random, scale: float) -> list:
+    return [(start + (at + rng.uniform(0, 5)) * scale, action) for action, at in PLANS[kind]]
+
+
 def _script(cars: list[Car], scenario: str, rng: random.Random, scale: float = 1.0) -> None:
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}")
-    plans = {"trapped": [(_stick, 8), (_release, 120)], "door-fault": [(_door_fault, 5), (_door_ok, 60)],
-             "offline": [(_drop, 10)], "normal": []}
     for i, car in enumerate(cars):
         kind = scenario
         if scenario == "mixed":
-            kind = ("trapped", "door-fault", "offline", "normal", "normal", "normal", "normal")[i % 7]
+            kind = MIXED[i % len(MIXED)]
         elif i % 5 and len(cars) > 1:
             kind = "normal"  # one car in five plays the scenario, the others run normally around it
-        car.script = [((at + rng.uniform(0, 5)) * scale, action) for action, at in plans[kind]]
+        car.script = _episode(kind, 0.0, rng, scale)
 
 
 # --- credentials ----------------------------------------------------------------------------------------

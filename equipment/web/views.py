@@ -16,6 +16,12 @@ def home():
     return render_template("home.html", actor=g.get("actor"))
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: answer with the SVG icon instead of a 404."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+
+
 @bp.route("/healthz")
 def healthz():
     return {"status": "ok"}

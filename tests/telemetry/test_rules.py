@@ -220,3 +220,17 @@ def test_never_two_trapped_without_a_clear(steps):
                 assert trapped_open
                 trapped_open = False
         assert rs.trapped == trapped_open
+
+
+def test_mixed_simulation_keeps_playing_episodes():
+    """The demo's simulator does not fall silent after its first episodes: each car gets another one."""
+    from equipment.telemetry import simulator
+    creds = [{"terminal_id": f"T{i}", "mqtt_password": "x"} for i in range(7)]
+    sim = simulator.Simulator(broker_url="mqtt://127.0.0.1:1", credentials=creds, scenario="mixed")
+    car = sim.cars[3]  # a "normal" car: nothing scripted at first
+    assert car.script == []
+    sim._run_script(car, now=5000.0)
+    assert car.script and all(at > 5000.0 for at, _ in car.script)
+    once = simulator.Simulator(broker_url="mqtt://127.0.0.1:1", credentials=creds, scenario="normal")
+    once._run_script(once.cars[0], now=5000.0)
+    assert once.cars[0].script == []  # the named scenarios still play once (tests rely on it)
