@@ -9,5 +9,6 @@ from equipment.inspections.domain import DOMAIN as inspections
 from equipment.registry.domain import DOMAIN as registry
 from equipment.telemetry.domain import DOMAIN as telemetry
 from equipment.web.domain import DOMAIN as web
+from equipment.workspace.domain import DOMAIN as workspace
 
-ALL = (auth, registry, telemetry, inspections, emergency, web)
+ALL = (auth, registry, telemetry, inspections, emergency, web, workspace)

@@ -1,8 +1,9 @@
 """GB/T 2260 administrative division names: one lookup for every page that shows a district code.
 
 The table is data (`core/data/gbt2260.json`: 2-digit provinces, 4-digit cities, 6-digit counties/districts).
-It holds every province and the cities and districts the platform's deployments use; a code missing from it is
-shown as the bare code, never as a wrong name. Extend the file, not this module.
+It holds the whole table (3,200 codes: the platform's deployments plus the newest edition shipped by the
+BSD-licensed GB2260 project); a code missing from it is shown as the bare code, never as a wrong name. Extend
+the file, not this module.
 """
 from __future__ import annotations
 

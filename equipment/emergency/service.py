@@ -15,6 +15,7 @@ from equipment.core.errors import Invalid, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.emergency import timeline
 from equipment.emergency.models import OPEN_STATUSES, SOURCES, Incident
+from equipment.emergency.queries import crew_jobs, list_incidents  # noqa: F401  (read side, for other domains)
 from equipment.extensions import db
 from equipment.registry import service as registry
 

@@ -18,6 +18,7 @@ from equipment.core.db import atomic, paginate
 from equipment.core.errors import Conflict, Forbidden, Invalid, NotFound
 from equipment.extensions import db
 from equipment.inspections import obligations, schedule
+from equipment.inspections.maintenance import list_records as list_maintenance  # noqa: F401  (for other domains)
 from equipment.inspections.models import Defect, Inspection, Obligation, SpotCheckAssignment
 from equipment.registry import service as registry
 
@@ -233,6 +234,18 @@ def sync_unit(*, equipment_id: int) -> list[Obligation]:
 def obligations_for(*, actor: Actor, equipment_id: int) -> list[Obligation]:
     get_unit(actor=actor, equipment_id=equipment_id)
     return obligations.obligations_of(equipment_id)
+
+
+obligations_of_unit = obligations.obligations_of  # for a caller that already holds the unit (get_unit)
+
+
+def open_assignments(*, actor: Actor, limit: int = 50) -> list[SpotCheckAssignment]:
+    """The calling inspector's open spot-check assignments (their home page's work)."""
+    stmt = (select(SpotCheckAssignment).where(SpotCheckAssignment.status == "open",
+                                              or_(SpotCheckAssignment.inspector_user_id == actor.user_id,
+                                                  SpotCheckAssignment.agency_org_id == actor.org_id))
+            .order_by(SpotCheckAssignment.id).limit(limit))
+    return list(db.session.scalars(stmt))
 
 
 def list_obligations(*, actor: Actor, status: str | None = None, kind: str | None = None,

@@ -1,4 +1,4 @@
-"""Registry pages: the public scan page and the unit page for logged-in users."""
+"""Registry pages: the public scan page (the unit dossier for logged-in users is in equipment/workspace)."""
 from flask import Blueprint, current_app, g, render_template
 
 from equipment.core import ratelimit
@@ -59,12 +59,6 @@ def scan(tag):
                            can_view=actor is not None and _visible(actor, unit), tag=tag)
 
 
-@bp.route("/units/<int:equipment_id>")
-def unit_page(equipment_id):
-    from equipment.auth.service import require_actor
-    actor = require_actor()
-    unit = service.get_equipment(actor=actor, equipment_id=equipment_id)
-    trace = service.trace_of(actor=actor, equipment_id=equipment_id)
-    return render_template("registry/unit.html", unit=unit, view=service.public_view(unit), trace=trace,
-                           components=service.components_of(actor=actor, equipment_id=equipment_id),
-                           panels=[p(unit) for p in current_app.extensions.get(UNIT_PANELS_KEY, ())])
+def unit_panels(app) -> list:
+    """The panels other domains put on the unit dossier (equipment/workspace/dossier.py)."""
+    return list(app.extensions.get(UNIT_PANELS_KEY, ()))

@@ -15,6 +15,8 @@ from equipment.extensions import db
 from equipment.registry import history, identifiers
 from equipment.registry.models import Category, Component, Equipment, Organization
 from equipment.registry.schemas import attribute_schema
+from equipment.registry.listing import (districts_in_use, filter_clauses, iter_units, list_units,  # noqa: F401
+                                        maintenance_orgs, map_points, units_brief)
 from equipment.registry.tags import (active_tag, issue_tag, public_lookup, public_view,  # noqa: F401
                                      resolve_tag, revoke_tag, tags_for)
 
@@ -287,6 +289,11 @@ def add_component(*, actor: Actor, equipment_id: int, **data) -> Component:
 
 def components_of(*, actor: Actor, equipment_id: int) -> list[Component]:
     get_equipment(actor=actor, equipment_id=equipment_id)
+    return components_of_unit(equipment_id)
+
+
+def components_of_unit(equipment_id: int) -> list[Component]:
+    """Unscoped: see trace_of_unit."""
     stmt = select(Component).where(Component.equipment_id == equipment_id).order_by(Component.id)
     return list(db.session.scalars(stmt))
 
@@ -295,6 +302,11 @@ def components_of(*, actor: Actor, equipment_id: int) -> list[Component]:
 
 def trace_of(*, actor: Actor, equipment_id: int) -> dict:
     get_equipment(actor=actor, equipment_id=equipment_id)
+    return trace_of_unit(equipment_id)
+
+
+def trace_of_unit(equipment_id: int) -> dict:
+    """For a caller that has already been allowed to see the unit (the dossier of an agency's inspector)."""
     problem = history.verify(equipment_id)
     return {"equipment_id": equipment_id, "verified": problem is None, "problem": problem,
             "items": history.events_of(equipment_id)}
@@ -314,8 +326,12 @@ def list_categories() -> list[Category]:
 
 # --- tags ----------------------------------------------------------------------------------------
 
+def may_manage_tags(actor: Actor, unit: Equipment) -> bool:
+    return actor.is_global or actor.org_id in (unit.user_org_id, unit.maintenance_org_id)
+
+
 def _may_manage_tags(actor: Actor, unit: Equipment) -> None:
-    if not (actor.is_global or actor.org_id in (unit.user_org_id, unit.maintenance_org_id)):
+    if not may_manage_tags(actor, unit):
         raise Forbidden("You may not manage this unit's tags")
 
 
@@ -349,6 +365,12 @@ def label_items(*, actor: Actor, equipment_ids: list[int]) -> list[tuple[Equipme
         raise NotFound("Unknown equipment ids", details={"ids": [str(i) for i in missing[:20]]})
     tags = tags_for([u.id for u in units])
     return [(u, tags.get(u.id)) for u in units]
+
+
+def csv_cell(value) -> str:
+    """A spreadsheet cell that cannot run as a formula (the export's escaping, for other domains' exports)."""
+    from equipment.registry import importer
+    return importer.csv_cell(value)
 
 
 def import_registry(*, actor: Actor, rows: list[dict], dry_run: bool = False):

@@ -2,6 +2,8 @@
 and /metrics gauges read from the database (so they hold across consumer processes)."""
 from flask import Blueprint, render_template
 
+from equipment.telemetry.codes import CODES
+from equipment.telemetry.models import OFFLINE_CODE
 from equipment.web import i18n
 from equipment.web.metrics import gauge_source
 
@@ -24,6 +26,9 @@ TEXT = {
     "telemetry.occupied": ("有人", "Occupied"),
     "telemetry.empty": ("无人", "Empty"),
     "telemetry.alarms": ("故障与报警", "Faults and alarms"),
+    # alarm codes in words for every list and the dossier (GB/T 24476 table plus the platform's own)
+    **{f"alarm.{c}": (info.zh, info.en) for c, info in CODES.items()},
+    f"alarm.{OFFLINE_CODE}": ("终端离线", "Terminal offline"),
 }
 
 

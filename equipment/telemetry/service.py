@@ -129,3 +129,31 @@ def reject_total() -> int:
 def last_ingest_age_s() -> float | None:
     newest = db.session.scalar(select(func.max(LatestState.last_seen_at)))
     return None if newest is None else max(0.0, (utcnow() - newest).total_seconds())
+
+
+# --- for the registry list and the unit dossier -------------------------------------------------------
+
+def unit_clauses(*, has_terminal: bool | None = None, online: bool | None = None) -> list:
+    """Filters on equipment rows by telemetry facts, as id subqueries the registry list can AND in."""
+    out = []
+    if has_terminal is not None:
+        ids = select(Terminal.equipment_id).where(Terminal.status == "active")
+        out.append(Equipment.id.in_(ids) if has_terminal else Equipment.id.not_in(ids))
+    if online is not None:
+        ids = select(LatestState.equipment_id).where(LatestState.online.is_(True))
+        out.append(Equipment.id.in_(ids) if online else Equipment.id.not_in(ids))
+    return out
+
+
+def terminals_of(equipment_id: int) -> list[Terminal]:
+    return list(db.session.scalars(select(Terminal).where(Terminal.equipment_id == equipment_id)
+                                   .order_by(Terminal.id)))
+
+
+def states_since(equipment_id: int, since, limit: int = 20_000) -> list[tuple]:
+    """(ts, body) of a unit's stored states since a time, oldest first: the dossier's 24-hour chart."""
+    from equipment.telemetry.models import TelemetryState
+    stmt = (select(TelemetryState.ts, TelemetryState.body)
+            .where(TelemetryState.equipment_id == equipment_id, TelemetryState.ts >= since)
+            .order_by(TelemetryState.ts).limit(limit))
+    return [(r.ts, r.body) for r in db.session.execute(stmt)]

@@ -6,6 +6,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 
+from equipment.core.regions import region_label
+from equipment.web import messages
+
 TEXT = {
     "status.registered": ("已登记", "Registered"),
     "status.in_service": ("在用", "In service"),
@@ -43,7 +46,9 @@ TEXT = {
     "label.public_notice": ("特种设备公示信息", "Special equipment public notice"),
     "conclusion.pass": ("合格", "Pass"),
     "conclusion.fail": ("不合格", "Fail"),
+    "flag.no_scan": ("未扫码", "No scan"), "flag.tag_mismatch": ("标签不符", "Tag mismatch"),
 }
+TEXT.update(messages.all_entries())
 
 
 def add_text(entries) -> None:
@@ -56,15 +61,40 @@ def lang() -> str:
     return "en" if wanted.startswith("en") else "zh"
 
 
-def t(key: str) -> str:
+def t(key: str, **params) -> str:
     zh, en = TEXT.get(key, (key, key))
-    return en if lang() == "en" else zh
+    text = en if lang() == "en" else zh
+    return text.format(**params) if params else text
+
+
+def tr(prefix: str, value) -> str:
+    """A stored code in words ('hist', 'registered' -> 登记); an unknown code is shown as is (and the
+    untranslated-key test over the rendered pages catches it)."""
+    if value is None or value == "":
+        return ""
+    key = f"{prefix}.{str(value).lower() if isinstance(value, bool) else value}"
+    return t(key) if key in TEXT else str(value)
+
+
+def local_date(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d")
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def local_time(value) -> str:
-    """Store UTC, show Asia/Shanghai."""
-    if value is None:
+    """Store UTC, show Asia/Shanghai, to the minute (an ISO string from JSON data too)."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
     if isinstance(value, dt.datetime):
         tz = ZoneInfo(current_app.config["TIMEZONE"])
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -72,8 +102,8 @@ def local_time(value) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(t=t, lang=lang)
-    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals.update(t=t, tr=tr, lang=lang)
+    app.jinja_env.filters.update(local_time=local_time, local_date=local_date, district=region_label)
 
     @app.after_request
     def remember_lang(resp):

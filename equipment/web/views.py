@@ -1,19 +1,14 @@
-"""Shared pages: home, health, metrics, locally served API docs assets."""
+"""Shared pages: health, metrics, locally served API docs assets."""
 import hmac
 import ipaddress
 
-from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
+from flask import Blueprint, Response, current_app, request, send_from_directory
 from sqlalchemy import text
 
 from equipment.core.errors import NotFound
 from equipment.extensions import db
 
 bp = Blueprint("web", __name__)
-
-
-@bp.route("/")
-def home():
-    return render_template("home.html", actor=g.get("actor"))
 
 
 @bp.route("/favicon.ico")

@@ -1,0 +1,65 @@
+"""Query strings of the workspace pages: bad values are a 422 in the one envelope, never a 500 or a guess."""
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from equipment.registry.listing import MAX_PER_PAGE, SORTS
+from equipment.registry.models import STATUSES
+
+
+class Paged(Schema):
+    class Meta:
+        unknown = EXCLUDE  # ?lang= and friends
+
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PER_PAGE))
+
+
+class UnitsQuery(Paged):
+    q = fields.String(validate=validate.Length(max=100))
+    category = fields.String(validate=validate.Length(max=32))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    district = fields.String(validate=validate.Regexp(r"^\d{2,6}$"))
+    maintenance_org_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    overdue = fields.Boolean()
+    has_terminal = fields.Boolean()
+    online = fields.Boolean()
+    sort = fields.String(load_default="id", validate=validate.OneOf(tuple(SORTS)))
+    view = fields.String(load_default="table", validate=validate.OneOf(("table", "map")))
+
+
+class ExportQuery(UnitsQuery):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+
+
+class LabelsForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    ids = fields.List(fields.Integer(validate=validate.Range(1, 2**31 - 1)), required=True,
+                      validate=validate.Length(min=1, max=500))
+
+
+class AlarmsQuery(Paged):
+    status = fields.String(load_default="active", validate=validate.OneOf(("active", "open", "acknowledged",
+                                                                          "cleared")))
+
+
+class TerminalsQuery(Paged):
+    status = fields.String(validate=validate.OneOf(("active", "revoked")))
+
+
+class MaintenanceQuery(Paged):
+    flagged = fields.Boolean()
+
+
+class ObligationsQuery(Paged):
+    status = fields.String(validate=validate.OneOf(("ok", "due_soon", "overdue", "blocked")))
+    kind = fields.String(validate=validate.OneOf(("inspection", "maintenance")))
+
+
+class DossierQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    tab = fields.String(load_default="overview", validate=validate.OneOf((
+        "overview", "history", "inspections", "maintenance", "alarms", "telemetry", "incidents", "components",
+        "tag")))
