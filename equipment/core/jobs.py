@@ -145,7 +145,15 @@ class Leadership:
             self._conn = None
 
     def release(self) -> None:
-        self._drop()  # the session ends, the advisory lock goes with it
+        # Unlock before closing: the server drops a closed session's locks only once its backend has exited,
+        # a moment later, so a standby asking right away would still be refused.
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
+                self._conn.commit()
+            except SQLAlchemyError:
+                pass  # the session is gone already, and its lock with it
+        self._drop()
         if self._fh is not None:
             self._fh.close()
             self._fh = None
