@@ -29,11 +29,14 @@ DEFAULTS = {
     # input_guard.large_body (registry imports); bigger registries import by CLI
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "UPLOAD_MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    "TERMINAL_STATE_BUDGET": "20/100",  # per terminal: states+online a second / burst (over: rate_limited)
+    "TERMINAL_EVENT_BUDGET": "20/300",  # per terminal: events a second / burst (telemetry/budget.py)
+    "TERMINALS_PER_UNIT": 2,  # active terminals one unit may have (409 on provisioning beyond)
 }
 FLOATS = {"TRAPPED_AFTER_S", "STOP_OUTSIDE_ZONE_AFTER_S", "OFFLINE_AFTER_S", "ACCEPT_DEADLINE_S",
           "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M"}
 INTS = {"LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS", "MAX_CONTENT_LENGTH",
-        "UPLOAD_MAX_CONTENT_LENGTH"}
+        "UPLOAD_MAX_CONTENT_LENGTH", "TERMINALS_PER_UNIT"}
 BOOLS = {"WEBHOOK_ALLOW_PRIVATE"}
 
 

@@ -7,9 +7,10 @@ broker's password file is written without ever knowing a plain password again.
 Observed behaviour of Mosquitto 2.0.11 (the Debian 12 package); tests/support/test_infra.py checks the
 ACL, revocation, queue and restart points:
 
-* Shared subscriptions and ACLs: with an ``acl_file`` every SUBSCRIBE is granted (SUBACK "Granted QoS 1"
-  even for another terminal's topic); the ACL is applied per message at delivery, against the real topic
-  (``equipment/T1/state``), not the ``$share/<group>/...`` filter. So ``topic readwrite equipment/#`` is
+* Shared subscriptions and ACLs: with an ``acl_file`` alone every SUBSCRIBE is granted (SUBACK "Granted
+  QoS 1" even for another terminal's topic or ``$share/ingest/...``, which then cost the platform a share of
+  all messages): brokerguard's plugin refuses those at SUBSCRIBE. The ACL file is applied per message at
+  delivery, against the real topic (``equipment/T1/state``), not the ``$share/<group>/...`` filter. So ``topic readwrite equipment/#`` is
   all the service user needs for ``$share/ingest/equipment/+/+``; a ``topic read $share/#`` line alone
   delivers nothing. A terminal subscribing to another terminal's topic gets a SUBACK but no messages.
 * Revocation: on SIGHUP (:meth:`reload`) Mosquitto re-reads the password and ACL files and re-checks
@@ -36,8 +37,9 @@ ACL, revocation, queue and restart points:
   the broker is down.
 * Mosquitto does not tie client id to username: terminal T2 connecting with client id ``T1`` (and T2's
   own credentials) was accepted and the real T1 was disconnected ("already connected, closing old
-  connection"). ``use_username_as_clientid`` would prevent this
-  but would also make N consumers sharing one service username kick each other, so it is not set.
+  connection"). ``use_username_as_clientid`` would prevent this but would also make N consumers sharing
+  one service username kick each other; brokerguard's plugin refuses it for terminals only (at CONNECT,
+  before the broker looks for the old connection, so T1 stays connected).
 """
 from __future__ import annotations
 
@@ -54,6 +56,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from equipment.telemetry import brokerguard
 
 HASH_ITERATIONS = 101  # what mosquitto_passwd 2.0 writes; the broker reads the count from each line
 _SALT_BYTES = 12  # mosquitto_passwd uses a 12-byte salt
@@ -139,7 +143,8 @@ class LocalMosquitto:
     def __init__(self, state_dir: str | os.PathLike, port: int | None = None, *,
                  executable: str | None = None, max_queued_messages: int = 1_000_000,
                  max_inflight_messages: int = 1000, autosave_interval: int = 30,
-                 start_timeout: float = 10.0, admit_terminals_after: str | None = None) -> None:
+                 start_timeout: float = 10.0, admit_terminals_after: str | None = None,
+                 max_packet_size: int = brokerguard.MAX_PACKET_SIZE) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.port = port or _free_port(self.host)
         self.executable = executable or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -147,10 +152,12 @@ class LocalMosquitto:
         self.max_inflight_messages = max_inflight_messages
         self.autosave_interval = autosave_interval
         self.start_timeout = start_timeout
+        self.max_packet_size = max_packet_size
         self._service: tuple[str, str] | None = None
         self._terminals: dict[str, str] = {}  # terminal_id -> $7$ hash
         self._process: subprocess.Popen | None = None
         self._lock = threading.RLock()  # web threads may provision terminals concurrently
+        self.reloads = 0  # SIGHUPs sent (tests check that bulk changes are batched)
         # e.g. "$share/ingest/": after each start, terminals may connect only once a consumer subscribed to it
         self.admit_terminals_after = admit_terminals_after
         self._admit = not admit_terminals_after  # terminals go into the files
@@ -278,6 +285,8 @@ class LocalMosquitto:
             "log_timestamp_format %Y-%m-%dT%H:%M:%S",
             "connection_messages true",
         ]
+        lines += brokerguard.conf_lines([self._service[0]] if self._service else [],
+                                        max_packet_size=self.max_packet_size)
         if self.admit_terminals_after:
             lines.append("log_type subscribe")  # how the gate sees the consumers' subscriptions
         if os.geteuid() == 0:
@@ -381,6 +390,7 @@ class LocalMosquitto:
         """
         if not self.is_running():
             return
+        self.reloads += 1
         offset = self._log_size()  # only read what is logged after our signal: the log can be long
         self._process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + timeout

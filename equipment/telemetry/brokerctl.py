@@ -13,6 +13,8 @@ import logging
 import os
 import secrets
 import signal
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -24,6 +26,7 @@ from equipment.telemetry.broker import LocalMosquitto, mosquitto_hash
 log = logging.getLogger("equipment.telemetry.broker")
 SERVICE_USER = "platform-ingest"
 EXTENSION_KEY = "telemetry_broker"
+SYNC_KEY = "telemetry_broker_sync"
 SHARE_PREFIX = "$share/ingest/"  # the consumers' share group: N consumers split one stream
 
 
@@ -131,10 +134,56 @@ def stop_embedded(app) -> None:
         pass
 
 
+class _Coalesced:
+    """Group commit for broker syncs: every caller has committed its change before it asks, and returns
+    once a sync that *started* after it asked has finished. One sync (file rewrite + one SIGHUP) covers
+    everyone who asked before it started, so a burst of provisionings costs a few reloads, not one each."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._asked = self._finished = 0
+        self._running, self._result = False, False
+        self.runs = 0
+
+    def run(self, fn):
+        with self._cond:
+            self._asked += 1
+            ticket = self._asked
+            while self._finished < ticket:
+                if not self._running:
+                    self._running, covered = True, self._asked
+                    break
+                self._cond.wait()
+            else:
+                return self._result
+        try:
+            result = fn()
+        except BaseException:
+            with self._cond:
+                self._running = False  # a waiter takes over and tries again
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            self._running, self._finished, self._result = False, max(self._finished, covered), result
+            self.runs += 1
+            self._cond.notify_all()
+        return result
+
+
+_SYNC_LOCK = threading.Lock()
+
+
 def sync_from_db() -> bool:
-    """Rewrite the embedded broker's password/ACL files from the terminals table and reload it."""
+    """Rewrite the embedded broker's password/ACL files from the terminals table and reload it
+    (concurrent callers of one app share one reload)."""
+    app = current_app._get_current_object()
+    with _SYNC_LOCK:
+        coalesced = app.extensions.setdefault(SYNC_KEY, _Coalesced())
+    return coalesced.run(lambda: _sync_now(app))
+
+
+def _sync_now(app) -> bool:
     from equipment.telemetry import service
-    app = current_app
     broker = app.extensions.get(EXTENSION_KEY)
     if broker is not None:
         broker.sync_terminals(service.active_credentials())
@@ -150,6 +199,47 @@ def sync_from_db() -> bool:
     offline.sync_terminals(service.active_credentials())
     os.kill(info["pid"], signal.SIGHUP)
     return True
+
+
+def purge_session(client_id: str, timeout: float = 5.0) -> bool:
+    """Drop the embedded broker's session of ``client_id`` (its subscriptions and queued messages): the
+    service user connects with that client id, a clean start and no session expiry, and leaves. (The
+    guard lets only service users pick any client id.) An operator's broker: see docs/operations.md."""
+    app = current_app
+    if app.config.get("MQTT_URL"):
+        return False
+    broker = app.extensions.get(EXTENSION_KEY)
+    info = {"url": broker.url} if broker is not None else _read_json(state_dir(app) / "broker.json")
+    if not info:
+        return False
+    conn = parse_url(info["url"], *service_credentials(app))
+    try:
+        return _connect_clean(conn, client_id, timeout)
+    except OSError as err:
+        log.warning("could not purge the broker session of %s: %s (it expires by itself)", client_id, err)
+        return False
+
+
+def _connect_clean(conn: Connection, client_id: str, timeout: float) -> bool:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.username_pw_set(conn.username, conn.password)
+    outcome = {}
+    client.on_connect = lambda _c, _u, _f, rc, _p: outcome.setdefault("rc", rc)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 0
+    client.connect(conn.host, conn.port, keepalive=10, clean_start=True, properties=props)
+    deadline = time.monotonic() + timeout
+    while "rc" not in outcome and time.monotonic() < deadline:
+        client.loop(0.1)
+    ok = "rc" in outcome and not outcome["rc"].is_failure
+    client.disconnect()
+    client.loop(0.1)
+    if not ok:
+        log.warning("broker refused the session purge of %s: %s", client_id, outcome.get("rc"))
+    return ok
 
 
 def _alive(pid) -> bool:

@@ -27,7 +27,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from equipment.core.actor import SYSTEM, acting_as
 from equipment.core.process import freeze_startup_heap
 from equipment.extensions import db
-from equipment.telemetry import ingest, mqttclient
+from equipment.telemetry import budget, ingest, mqttclient
 from equipment.telemetry.brokerctl import SHARE_PREFIX, Connection
 from equipment.web.metrics import REGISTRY
 
@@ -71,7 +71,7 @@ class Consumer:
         self._arrived = threading.Event()
         self.generation = 0  # bumped on every (re)connect
         self.connected = threading.Event()
-        self.ingestor = ingest.Ingestor(cfg=ingest.rule_config(app.config))
+        self.ingestor = ingest.Ingestor(cfg=ingest.rule_config(app.config), budgets=budget.from_config(app.config))
         # Unacked messages the broker may have out to us: several batches, so it keeps sending while one
         # batch commits (Mosquitto's max_inflight_messages applies only to clients that do not say).
         self.receive_maximum = min(65535, 4 * batch_size)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from equipment.core.models import utcnow
 from equipment.extensions import db
-from equipment.telemetry import alarms, rules
+from equipment.telemetry import alarms, budget, rules
 from equipment.telemetry.models import (OFFLINE_CODE, LatestState, RejectCount, TelemetryEvent,
                                         TelemetryState, Terminal)
 from equipment.telemetry.payload import Message, Reject, parse_message
@@ -107,9 +107,11 @@ class TerminalCache:
 
 
 class Ingestor:
-    def __init__(self, *, cfg: rules.RuleConfig, cache: TerminalCache | None = None):
+    def __init__(self, *, cfg: rules.RuleConfig, cache: TerminalCache | None = None,
+                 budgets: budget.TerminalBudgets | None = None):
         self.cfg = cfg
         self.cache = cache or TerminalCache()
+        self.budgets = budgets  # None: no per-terminal limit (tests that replay history)
 
     # -- entry point -------------------------------------------------------------------------------
     def process(self, batch: list[Incoming]) -> BatchResult:
@@ -118,6 +120,7 @@ class Ingestor:
         rejects: dict[str, list] = {}
         accepted = self._validate(batch, rejects)
         accepted = self._bind_terminals(accepted, rejects)
+        accepted = self._within_budget(accepted, rejects)
         if accepted:
             new_events = self._store_history(accepted, result)
             self._update_units(accepted, new_events, result)
@@ -157,6 +160,22 @@ class Ingestor:
                 rejects.setdefault("revoked_terminal", []).append(msg.terminal_id)
             else:
                 out.append((msg, item, entry[0]))
+        return out
+
+    def _within_budget(self, accepted, rejects):
+        """Events first (a terminal's trapped event is charged before its own states), then the rest;
+        what a terminal sends beyond its budget is rejected as rate_limited."""
+        events = [a for a in accepted if a[0].kind == "event"]
+        ordered = events + [a for a in accepted if a[0].kind != "event"] if events else accepted
+        if self.budgets is None:
+            return ordered
+        allow, out = self.budgets.allow, []
+        for entry in ordered:
+            msg, item, _eid = entry
+            if allow(msg.terminal_id, msg.kind, item.received):
+                out.append(entry)
+            else:
+                rejects.setdefault(budget.REASON, []).append(msg.terminal_id)
         return out
 
     # -- history -----------------------------------------------------------------------------------

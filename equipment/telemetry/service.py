@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import secrets
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from equipment.core.actor import Actor
 from equipment.core.db import atomic, paginate
-from equipment.core.errors import Forbidden, InvalidState, NotFound
+from equipment.core.errors import Conflict, Forbidden, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.extensions import db
 from equipment.registry import service as registry
@@ -40,6 +41,7 @@ def new_terminal_id() -> str:
 def _create_terminal(*, actor: Actor, equipment_id: int) -> tuple[Terminal, str]:
     unit = registry.get_equipment(actor=actor, equipment_id=equipment_id)
     _may_manage(actor, unit)
+    _check_terminal_cap(unit.id)
     password = secrets.token_urlsafe(24)
     terminal = Terminal(terminal_id=new_terminal_id(), equipment_id=unit.id, status="active", online=False,
                         mqtt_password_hash=mosquitto_hash(password), created_at=utcnow(),
@@ -47,6 +49,18 @@ def _create_terminal(*, actor: Actor, equipment_id: int) -> tuple[Terminal, str]
     db.session.add(terminal)
     db.session.flush()
     return terminal, password
+
+
+def _check_terminal_cap(equipment_id: int) -> None:
+    """A unit has one terminal (two while one is replaced): each extra login is one more way in."""
+    cap = int(current_app.config.get("TERMINALS_PER_UNIT", 2))
+    # the unit's row lock serialises concurrent provisionings of one unit (PostgreSQL; SQLite has one writer)
+    db.session.execute(select(Equipment.id).where(Equipment.id == equipment_id).with_for_update())
+    active = db.session.scalar(select(func.count()).select_from(Terminal)
+                               .where(Terminal.equipment_id == equipment_id, Terminal.status == "active"))
+    if active >= cap:
+        raise Conflict(f"This unit already has {active} active terminals (at most {cap}); revoke one first",
+                       details={"equipment_id": [f"at most {cap} active terminals per unit"]})
 
 
 def provision_terminal(*, actor: Actor, equipment_id: int) -> dict:
@@ -69,9 +83,11 @@ def _revoke(*, actor: Actor, terminal_id: str) -> Terminal:
 
 
 def revoke_terminal(*, actor: Actor, terminal_id: str) -> Terminal:
-    """Revoke in the database, then remove the credentials at the broker (reload disconnects it)."""
+    """Revoke in the database, then remove the credentials at the broker (reload disconnects it) and the
+    terminal's broker session (what it had subscribed and queued)."""
     terminal = _revoke(actor=actor, terminal_id=terminal_id)
     brokerctl.sync_from_db()
+    brokerctl.purge_session(terminal.terminal_id)
     return terminal
 
 

@@ -62,7 +62,7 @@ def test_other_terminals_credentials_cannot_publish_on_its_topic(live):
     assert wait_until(lambda: _states(live, a["terminal_id"], seq=8) == 1)
     time.sleep(0.3)
     assert _states(live, a["terminal_id"], seq=7) == 0  # the broker's ACL dropped it
-    wrong, res = live.connect(a["terminal_id"], b["mqtt_password"], client_id="wrong-pw")
+    wrong, res = live.connect(a["terminal_id"], b["mqtt_password"])
     assert res["rc"].is_failure
     for c in (intruder, owner, wrong):
         c.disconnect()
@@ -76,7 +76,7 @@ def test_revoked_terminal_refused_at_broker_and_consumer(live):
     live.revoke(tid)
     assert wait_until(lambda: res.get("disconnected"), 5), "the broker kept the revoked terminal connected"
     client.loop_stop()
-    again, res2 = live.connect(tid, creds["mqtt_password"], client_id=f"{tid}-again")
+    again, res2 = live.connect(tid, creds["mqtt_password"])
     assert res2["rc"].is_failure
     again.loop_stop()
     # Even if a message got through (e.g. an operator's broker not yet reloaded), the consumer refuses it.

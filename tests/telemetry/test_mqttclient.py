@@ -34,7 +34,8 @@ def _client(broker, got, ready):
 
 
 def _broker(tmp_path) -> LocalMosquitto:
-    broker = LocalMosquitto(tmp_path / "mosq")
+    # packets beyond the 64 KiB read buffer: larger than the platform's broker lets terminals send
+    broker = LocalMosquitto(tmp_path / "mosq", max_packet_size=1 << 20)
     broker.set_service_user("svc", "pw")
     return broker.start()
 
