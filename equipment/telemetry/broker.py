@@ -144,7 +144,8 @@ class LocalMosquitto:
                  executable: str | None = None, max_queued_messages: int = 1_000_000,
                  max_inflight_messages: int = 1000, autosave_interval: int = 30,
                  start_timeout: float = 10.0, admit_terminals_after: str | None = None,
-                 max_packet_size: int = brokerguard.MAX_PACKET_SIZE) -> None:
+                 max_packet_size: int = brokerguard.MAX_PACKET_SIZE,
+                 terminal_budgets: tuple[str, str] = (brokerguard.STATE_BUDGET, brokerguard.EVENT_BUDGET)) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.port = port or _free_port(self.host)
         self.executable = executable or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -153,6 +154,7 @@ class LocalMosquitto:
         self.autosave_interval = autosave_interval
         self.start_timeout = start_timeout
         self.max_packet_size = max_packet_size
+        self.terminal_budgets = terminal_budgets  # (states, events) per terminal: "per second/burst"
         self._service: tuple[str, str] | None = None
         self._terminals: dict[str, str] = {}  # terminal_id -> $7$ hash
         self._process: subprocess.Popen | None = None
@@ -286,7 +288,7 @@ class LocalMosquitto:
             "connection_messages true",
         ]
         lines += brokerguard.conf_lines([self._service[0]] if self._service else [],
-                                        max_packet_size=self.max_packet_size)
+                                        max_packet_size=self.max_packet_size, budgets=self.terminal_budgets)
         if self.admit_terminals_after:
             lines.append("log_type subscribe")  # how the gate sees the consumers' subscriptions
         if os.geteuid() == 0:

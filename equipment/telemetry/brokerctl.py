@@ -94,7 +94,8 @@ def consumer_connection(app=None) -> Connection:
     if app.config.get("MQTT_URL"):
         return parse_url(app.config["MQTT_URL"], os.environ.get("EQUIPMENT_MQTT_USERNAME"),
                          os.environ.get("EQUIPMENT_MQTT_PASSWORD"))
-    info = _read_json(state_dir(app) / "broker.json")
+    broker = app.extensions.get(EXTENSION_KEY)
+    info = {"url": broker.url} if broker is not None else _read_json(state_dir(app) / "broker.json")
     if not info:
         raise RuntimeError("no EQUIPMENT_MQTT_URL and no embedded broker running (start `equipment serve`)")
     user, pwd = service_credentials(app)
@@ -137,9 +138,11 @@ def stop_embedded(app) -> None:
 class _Coalesced:
     """Group commit for broker syncs: every caller has committed its change before it asks, and returns
     once a sync that *started* after it asked has finished. One sync (file rewrite + one SIGHUP) covers
-    everyone who asked before it started, so a burst of provisionings costs a few reloads, not one each."""
+    everyone who asked before it started (after a short window), so a burst of provisionings costs a few
+    reloads, not one each (each reload re-reads every terminal's line)."""
 
-    def __init__(self):
+    def __init__(self, window_s: float = 0.05):
+        self.window_s = window_s
         self._cond = threading.Condition()
         self._asked = self._finished = 0
         self._running, self._result = False, False
@@ -151,11 +154,14 @@ class _Coalesced:
             ticket = self._asked
             while self._finished < ticket:
                 if not self._running:
-                    self._running, covered = True, self._asked
+                    self._running = True
                     break
                 self._cond.wait()
             else:
                 return self._result
+        time.sleep(self.window_s)  # let provisionings that are committing right now join this sync
+        with self._cond:
+            covered = self._asked
         try:
             result = fn()
         except BaseException:
@@ -202,17 +208,15 @@ def _sync_now(app) -> bool:
 
 
 def purge_session(client_id: str, timeout: float = 5.0) -> bool:
-    """Drop the embedded broker's session of ``client_id`` (its subscriptions and queued messages): the
-    service user connects with that client id, a clean start and no session expiry, and leaves. (The
-    guard lets only service users pick any client id.) An operator's broker: see docs/operations.md."""
+    """Drop the broker's session of ``client_id`` (its subscriptions and queued messages): the consumer's
+    service account connects with that client id, a clean start and no session expiry, and leaves. The
+    guard (brokerguard) lets only service users pick any client id; without it, or if the broker is
+    unreachable, the session lives until the broker's cap (persistent_client_expiration) drops it."""
     app = current_app
-    if app.config.get("MQTT_URL"):
-        return False
-    broker = app.extensions.get(EXTENSION_KEY)
-    info = {"url": broker.url} if broker is not None else _read_json(state_dir(app) / "broker.json")
-    if not info:
-        return False
-    conn = parse_url(info["url"], *service_credentials(app))
+    try:
+        conn = consumer_connection(app)
+    except RuntimeError:
+        return False  # no broker running (tests, CLI without `serve`): nothing holds a session
     try:
         return _connect_clean(conn, client_id, timeout)
     except OSError as err:
@@ -226,6 +230,8 @@ def _connect_clean(conn: Connection, client_id: str, timeout: float) -> bool:
     from paho.mqtt.properties import Properties
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     client.username_pw_set(conn.username, conn.password)
+    if conn.tls:
+        client.tls_set()
     outcome = {}
     client.on_connect = lambda _c, _u, _f, rc, _p: outcome.setdefault("rc", rc)
     props = Properties(PacketTypes.CONNECT)

@@ -20,7 +20,12 @@ GUARD_ENV = "EQUIPMENT_MQTT_GUARD_PLUGIN"  # a prebuilt equipment_guard.so (host
 # PROTOCOL.md allows 4096-byte payloads: up to twice that still reaches the consumer and is counted as
 # too_large there; a bigger terminal message is refused by the guard (PUBACK "not authorised" for MQTT 5).
 MAX_PAYLOAD = 8192
-MAX_PACKET_SIZE = 16384  # a bigger packet (e.g. a 20 MB payload) is cut off before the broker buffers it
+MAX_PACKET_SIZE = 16384
+# Per-terminal ceilings at the broker, "messages a second/burst": twice the consumer's budgets (config
+# TERMINAL_*_BUDGET), which count what is over as rate_limited; beyond these the broker drops it, so a
+# flood never queues ahead of other terminals' messages.
+STATE_BUDGET = "40/200"
+EVENT_BUDGET = "40/400"  # a bigger packet (e.g. a 20 MB payload) is cut off before the broker buffers it
 # Offline sessions (a terminal's, or a squatter's from before this guard) are dropped after this long.
 SESSION_EXPIRY_CAP = "2d"
 
@@ -69,8 +74,8 @@ def build_guard(target: Path) -> Path:
     return target
 
 
-def conf_lines(service_users: list[str], plugin: Path | None = None,
-               max_packet_size: int = MAX_PACKET_SIZE) -> list[str]:
+def conf_lines(service_users: list[str], plugin: Path | None = None, max_packet_size: int = MAX_PACKET_SIZE,
+               budgets: tuple[str, str] = (STATE_BUDGET, EVENT_BUDGET)) -> list[str]:
     """The mosquitto.conf lines of the limits (global: per_listener_settings false)."""
     plugin = plugin or guard_plugin_path()
     lines = [f"plugin {plugin}"]
@@ -78,6 +83,8 @@ def conf_lines(service_users: list[str], plugin: Path | None = None,
         lines.append(f"plugin_opt_service_users {','.join(service_users)}")
     return lines + [
         f"plugin_opt_max_payload {MAX_PAYLOAD}",
+        f"plugin_opt_state_budget {budgets[0]}",
+        f"plugin_opt_event_budget {budgets[1]}",
         f"max_packet_size {max_packet_size}",
         f"persistent_client_expiration {SESSION_EXPIRY_CAP}",
     ]

@@ -40,6 +40,23 @@ def revoke(terminal_id):
     click.echo(f"revoked {terminal.terminal_id}")
 
 
+@telemetry_group.command("broker-guard")
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="where to build equipment_guard.so (default: the per-user cache)")
+@click.option("--service-user", "service_users", multiple=True, envvar="EQUIPMENT_MQTT_USERNAME",
+              help="the consumers' broker account(s): any client id, no topic limits from the guard")
+def broker_guard(output, service_users):
+    """Build the broker guard plugin and print the mosquitto.conf lines an operator's broker needs."""
+    from pathlib import Path
+    from equipment.telemetry import brokerguard
+    try:
+        plugin = brokerguard.build_guard(Path(output).resolve()) if output else brokerguard.guard_plugin_path()
+    except brokerguard.GuardBuildError as err:
+        raise click.ClickException(str(err)) from None
+    for line in brokerguard.conf_lines(list(service_users) or ["platform-ingest"], plugin):
+        click.echo(line)
+
+
 @telemetry_group.command("consume")
 @click.option("--client-id", envvar="EQUIPMENT_MQTT_CLIENT_ID", default=None,
               help="stable MQTT client id (persistent session); default equipment-ingest-<host>")

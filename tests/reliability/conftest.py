@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import BACKENDS
-from tests.reliability.support import Db, Procs, consumer_argv, consumer_env, with_app_name
+from tests.reliability.support import LIFTED_BUDGET, Db, Procs, consumer_argv, consumer_env, with_app_name
 
 PG_ONLY = ("reliability scenarios run on PostgreSQL: several processes on one database (restart, advisory-lock "
            "leader, shared subscription); EQUIPMENT_TEST_BACKENDS does not include postgresql")
@@ -62,7 +62,8 @@ def broker(rig, tmp_path):
     """A real Mosquitto with persistence, password and ACL files, driven by the terminals table."""
     from equipment.telemetry import brokerctl
     from equipment.telemetry.broker import LocalMosquitto
-    mosq = LocalMosquitto(tmp_path / "mosquitto", admit_terminals_after=brokerctl.SHARE_PREFIX)  # as embedded
+    mosq = LocalMosquitto(tmp_path / "mosquitto", admit_terminals_after=brokerctl.SHARE_PREFIX,  # as embedded
+                          terminal_budgets=(LIFTED_BUDGET, LIFTED_BUDGET))
     user, pwd = brokerctl.service_credentials(rig.app)
     mosq.set_service_user(user, pwd)
     mosq.service = (user, pwd)

@@ -156,3 +156,33 @@ def test_a_terminal_cannot_publish_outside_its_three_topics(connect):
     terminal = connect("T1", "t1-secret")
     for topic in ("equipment/T2/state", "equipment/T1/cmd", "equipment/T1/other", "equipment/T1", "x/y"):
         assert terminal.puback(topic, b'{"seq":1}').is_failure, topic
+
+
+def test_a_flooding_terminal_is_cut_to_its_broker_budget_and_others_are_not(connect):
+    consumer = connect("platform", "service-secret", client_id="ingest-1")
+    consumer.subscribe(SHARED)
+    flooder, other = connect("T1", "t1-secret"), connect("T2", "t2-secret")
+    rate, burst = (float(x) for x in brokerguard.STATE_BUDGET.split("/"))
+    started = time.monotonic()
+    infos = [flooder.client.publish("equipment/T1/state", b'{"seq":%d}' % i, qos=1) for i in range(1000)]
+    for info in infos:
+        info.wait_for_publish(WAIT)
+    elapsed = time.monotonic() - started
+    refused = sum(1 for info in infos if flooder.pubacks.get(info.mid) and flooder.pubacks[info.mid].is_failure)
+    passed = 1000 - refused
+    assert burst <= passed <= burst + rate * elapsed + 1, (passed, elapsed)
+    assert not other.puback("equipment/T2/state", b'{"seq":1}').is_failure  # its own budget
+    assert not flooder.puback("equipment/T1/event", b'{"seq":1001}').is_failure  # events: a separate one
+
+
+def test_cli_builds_the_plugin_and_prints_the_conf_lines_for_an_operators_broker(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from equipment.telemetry.cli import broker_guard
+    target = tmp_path / "equipment_guard.so"
+    result = CliRunner().invoke(broker_guard, ["--output", str(target), "--service-user", "ingest-a"])
+    assert result.exit_code == 0, result.output
+    assert target.is_file()
+    assert result.output.splitlines() == brokerguard.conf_lines(["ingest-a"], target)
+    monkeypatch.setenv(brokerguard.GUARD_ENV, str(target))  # a prebuilt plugin, as on a host without cc
+    with LocalMosquitto(tmp_path / "m") as started:
+        assert f"Loading plugin: {target}" in started.log_tail(50)
