@@ -117,7 +117,13 @@ def live(request, tmp_path_factory):
     app = make_app(url)
     app.config["TRAPPED_AFTER_S"] = TRAPPED_AFTER_S
     app.config["STOP_OUTSIDE_ZONE_AFTER_S"] = TRAPPED_AFTER_S
-    broker = LocalMosquitto(tmp_path_factory.mktemp("mosq"))
+    # A module that pushes a fleet's load through few terminals names budgets it lifts (test_crash.py)
+    budgets = getattr(request.module, "TERMINAL_BUDGETS", None)
+    if budgets:
+        app.config["TERMINAL_STATE_BUDGET"], app.config["TERMINAL_EVENT_BUDGET"] = budgets
+        broker = LocalMosquitto(tmp_path_factory.mktemp("mosq"), terminal_budgets=budgets)
+    else:
+        broker = LocalMosquitto(tmp_path_factory.mktemp("mosq"))
     user, pwd = brokerctl.service_credentials(app)
     broker.set_service_user(user, pwd)
     broker.start()

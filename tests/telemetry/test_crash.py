@@ -21,6 +21,10 @@ from tests.telemetry.conftest import wait_until
 
 TERMINALS = 10
 PER_TERMINAL = 2000
+# 2,000 messages per terminal in seconds: far over a real terminal's budget (test_broker_abuse.py), lifted
+# here (broker and consumer) because this test is about loss and duplicates, not limits
+LIFTED = "1000000/1000000"
+TERMINAL_BUDGETS = (LIFTED, LIFTED)
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS, reason="the crash burst runs on PostgreSQL")
@@ -28,7 +32,8 @@ pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS, reason="the crash 
 
 def start_consumer(db_url: str, mqtt_url: str, instance: str, client_id: str) -> subprocess.Popen:
     env = {**os.environ, "EQUIPMENT_DATABASE_URL": db_url, "EQUIPMENT_MQTT_URL": mqtt_url,
-           "EQUIPMENT_INSTANCE_DIR": instance}
+           "EQUIPMENT_INSTANCE_DIR": instance, "EQUIPMENT_TERMINAL_STATE_BUDGET": LIFTED,
+           "EQUIPMENT_TERMINAL_EVENT_BUDGET": LIFTED}
     return subprocess.Popen([str(Path(sys.executable).parent / "equipment"), "telemetry", "consume",
                              "--client-id", client_id], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=open(Path(instance) / "consumer.log", "ab"))
