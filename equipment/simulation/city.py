@@ -36,6 +36,7 @@ class City:
     org_crews: list  # per company: its crew indices
     day_jobs: np.ndarray  # (crews, job slots): the lift each crew is at, one maintenance job per slot
     params: dict
+    days: int  # simulated days (the job slots run two days longer, for incidents past midnight)
 
     @property
     def n_crews(self) -> int:
@@ -103,14 +104,15 @@ def build_city(params: dict, seed: int, *, lifts: int | None = None, crew_scale:
     org_crews = [np.flatnonzero(crew_org == c) for c in range(n_c)]
     crew_rng = np.random.default_rng([seed, 2])  # own stream: more crews leave the lifts as they were
     home_lift = np.array([crew_rng.choice(org_lifts[o]) if len(org_lifts[o]) else 0 for o in crew_org])
-    slots = int((days or params["demand"]["days_per_seed"]) + 2) * 1440 // params["rota"]["day_job_minutes"]
+    days = int(days or params["demand"]["days_per_seed"])
+    slots = (days + 2) * 1440 // params["rota"]["day_job_minutes"]
     pick = crew_rng.random((len(crew_org), slots))
     sizes = np.array([max(1, len(org_lifts[o])) for o in crew_org])
     day_jobs = np.array([org_lifts[o][(pick[i] * sizes[i]).astype(int)] if len(org_lifts[o]) else
                          np.zeros(slots, dtype=int) for i, o in enumerate(crew_org)])
     return City(lat=lat, lon=lon, lift_org=org, lift_district=district, crew_org=crew_org,
                 crew_home=np.stack([lat[home_lift], lon[home_lift]], axis=1), org_lifts=org_lifts,
-                org_crews=org_crews, day_jobs=day_jobs, params=params)
+                org_crews=org_crews, day_jobs=day_jobs, params=params, days=days)
 
 
 def on_duty(city: City, crew: int, t: float) -> bool:

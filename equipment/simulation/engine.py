@@ -52,13 +52,19 @@ class Simulation:
         self.standby = standby if policy.name == "pool" else None
         self.incidents: list[Inc] = []
         self._on_call = self._rota()
+        self._free = np.ones(city.n_crews, dtype=bool)
 
     # --- crews ------------------------------------------------------------------------------------
     def _rota(self) -> np.ndarray:
+        """(crews, days): who is on call outside the day shift, rotating by day within each company."""
         days = self.city.day_jobs.shape[1] * self.p["rota"]["day_job_minutes"] // 1440
-        night = 12 * 3600.0
-        return np.array([[citymod.on_duty(self.city, c, d * 86400 + night + 3600 * 10) for d in range(days)]
-                         for c in range(self.city.n_crews)], dtype=bool)
+        share = self.p["rota"]["on_call_share"]
+        out = np.zeros((self.city.n_crews, days), dtype=bool)
+        for mates in self.city.org_crews:
+            if len(mates):
+                n_call, rank = max(1, round(len(mates) * share)), np.arange(len(mates))
+                out[mates] = ((rank[:, None] - np.arange(days)[None, :] * n_call) % len(mates)) < n_call
+        return out
 
     def on_duty(self, crew: int, t: float) -> bool:
         return citymod.day_shift(self.city, t) or bool(self._on_call[crew, int(t // 86400)])
@@ -74,9 +80,27 @@ class Simulation:
         return citymod.scheduled_position(self.city, crew, t)
 
     def able(self, t: float) -> tuple[Crew, ...]:
-        org = self.city.crew_org
-        return tuple(Crew(c, int(org[c]), *self.position(c, t)) for c in range(self.city.n_crews)
-                     if self.status[c] is None and self.on_duty(c, t))
+        """On duty, free crews where they are now (vectorised: this runs before every choice)."""
+        city = self.city
+        if citymod.day_shift(city, t):
+            slot = int(t // (60 * self.p["rota"]["day_job_minutes"])) % city.day_jobs.shape[1]
+            lifts = city.day_jobs[:, slot]
+            lat, lon = city.lat[lifts].tolist(), city.lon[lifts].tolist()
+            duty = self._free
+        else:
+            lat, lon = city.crew_home[:, 0].tolist(), city.crew_home[:, 1].tolist()
+            duty = self._free & self._on_call[:, int(t // 86400)]
+        moved = {c for c, (_, _, until) in self.parked.items() if t < until}
+        if self.standby is not None:
+            moved |= set(self.standby.at)
+        for c in moved:
+            lat[c], lon[c] = self.position(c, t)
+        org = self.city.crew_org.tolist()
+        return tuple(Crew(c, org[c], lat[c], lon[c]) for c in np.flatnonzero(duty).tolist())
+
+    def _set(self, crew: int, status) -> None:
+        self.status[crew] = status
+        self._free[crew] = status is None
 
     # --- event loop -------------------------------------------------------------------------------
     def push(self, t: float, fn, *args) -> None:
@@ -122,7 +146,7 @@ class Simulation:
         inc.tried.add(crew)
         inc.pending.add(crew)
         inc.offers.append((t, crew, level))
-        self.status[crew] = ("offer", inc.idx)
+        self._set(crew, ("offer", inc.idx))
         self._answer(t, inc, crew, level)
         self.push(t + self.p["ladder"]["accept_deadline_s"], self.expire, inc, crew)
 
@@ -142,7 +166,7 @@ class Simulation:
         if crew not in inc.pending:
             return
         inc.pending.discard(crew)
-        self.status[crew] = None
+        self._set(crew, None)
         if inc.accepted_by is None and inc.arrived is None and not inc.pending:
             self.dispatch(t, inc)
 
@@ -161,10 +185,10 @@ class Simulation:
             return
         inc.pending.discard(crew)
         for other in inc.pending:  # parallel offers end with the first acceptance
-            self.status[other] = None
+            self._set(other, None)
         inc.pending.clear()
         inc.accepted_by = crew
-        self.status[crew] = ("job", inc.idx)
+        self._set(crew, ("job", inc.idx))
         lat, lon = self.position(crew, t)
         if self.standby is not None:
             self.standby.left(self, crew, t)
@@ -184,7 +208,7 @@ class Simulation:
         self.push(end, self.crew_free, crew, inc)
 
     def crew_free(self, t: float, crew: int, inc: Inc) -> None:
-        self.status[crew] = None
+        self._set(crew, None)
         slot = 60 * self.p["rota"]["day_job_minutes"]
         self.parked[crew] = (inc.lat, inc.lon, (t // slot + 1) * slot)
         if self.standby is not None:

@@ -39,6 +39,10 @@ def _params(path: str | None) -> dict:
     return citymod.load_params(path)
 
 
+def load(setup: Setup) -> dict:
+    return _params(setup.params_path)
+
+
 @lru_cache(maxsize=64)
 def _city(seed: int, setup: Setup) -> citymod.City:
     return citymod.build_city(_params(setup.params_path), seed, lifts=setup.lifts, crew_scale=setup.crew_scale,
@@ -80,16 +84,21 @@ def figures(sim: Simulation, incidents) -> dict:
                                         sim.city.crew_org[i.accepted_by] != i.org for i in real])),
         "surge_within_30": float((surge <= 30).mean()) if len(surge) else float("nan"),
         "utilisation": sim.busy_s / _duty_seconds(sim),
-        "relocation_km": sim.standby.km if sim.standby is not None else 0.0,
+        "relocation_km_day": (sim.standby.km if sim.standby is not None else 0.0) / _days(sim),
+        "placement_km_day": (sim.standby.placement_km if sim.standby is not None else 0.0) / _days(sim),
         "crews": sim.city.n_crews,
     }
+
+
+def _days(sim: Simulation) -> float:
+    return float(sim.city.days)
 
 
 def _duty_seconds(sim: Simulation) -> float:
     start, end = sim.p["rota"]["day_shift_hours"]
     day = (end - start) * 3600 * sim.city.n_crews
     night = (24 - end + start) * 3600 * sim._on_call.sum(axis=0).mean()
-    return (day + night) * sim._on_call.shape[1]
+    return (day + night) * sim.city.days
 
 
 def interval(values) -> tuple[float, float, float]:
@@ -105,15 +114,14 @@ def interval(values) -> tuple[float, float, float]:
     return float(arr.mean()), float(arr.mean() - half), float(arr.mean() + half)
 
 
-def run_many(*, policy: str, scenario: str = "normal", seeds=range(1, 11), false_alarm: float = 0.0,
-             setup: Setup = Setup(), progress=None) -> dict:
-    rows = []
-    for seed in seeds:
-        rows.append(run_once(policy=policy, scenario=scenario, seed=seed, false_alarm=false_alarm, setup=setup))
-        if progress is not None:
-            progress.update(1)
-    keys = [k for k in rows[0] if k not in ("crews",)]
-    out = {k: interval([r[k] for r in rows]) for k in keys}
+def aggregate(rows: list[dict]) -> dict:
+    out = {k: interval([r[k] for r in rows]) for k in rows[0] if k != "crews"}
     out["crews"] = rows[0]["crews"]
     out["seeds"] = len(rows)
     return out
+
+
+def run_many(*, policy: str, scenario: str = "normal", seeds=range(1, 11), false_alarm: float = 0.0,
+             setup: Setup = Setup()) -> dict:
+    return aggregate([run_once(policy=policy, scenario=scenario, seed=seed, false_alarm=false_alarm, setup=setup)
+                      for seed in seeds])

@@ -36,7 +36,8 @@ class Standby:
     def __init__(self, points: np.ndarray):
         self.points = points
         self.at: dict[int, int] = {}  # crew -> point rank
-        self.km = 0.0
+        self.km = 0.0  # move-up after dispatches and returns
+        self.placement_km = 0.0  # the evening trips to the points (instead of home)
 
     def spot_of(self, crew: int):
         rank = self.at.get(crew)
@@ -46,7 +47,7 @@ class Standby:
         start, end = sim.p["rota"]["day_shift_hours"]
         days = sim.city.day_jobs.shape[1] * sim.p["rota"]["day_job_minutes"] // 1440
         for day in range(days):
-            sim.push(day * 86400 + end * 3600, self.rebalance, sim)
+            sim.push(day * 86400 + end * 3600, self.rebalance, sim, True)
             sim.push(day * 86400 + start * 3600, self.clear)
 
     def clear(self, t: float) -> None:
@@ -56,7 +57,7 @@ class Standby:
         self.at.pop(crew, None)
         self.rebalance(t, sim)
 
-    def rebalance(self, t: float, sim) -> None:
+    def rebalance(self, t: float, sim, evening: bool = False) -> None:
         if citymod.day_shift(sim.city, t):
             return
         free = [c for c in range(sim.city.n_crews) if sim.on_duty(c, t) and
@@ -67,12 +68,28 @@ class Standby:
         target = set(range(min(len(free), len(self.points))))
         held = {rank for rank in self.at.values()}
         movers = [c for c in free if self.at.get(c) not in target and sim.status[c] is None]
+        if not movers:
+            return
+        here = np.array([sim.position(c, t) for c in movers])
+        spare = np.ones(len(movers), dtype=bool)
         for rank in sorted(target - held):
-            if not movers:
+            if not spare.any():
                 break
-            here = {c: sim.position(c, t) for c in movers}
-            crew = min(movers, key=lambda c: (haversine_m(*here[c], *self.points[rank]), c))
-            movers.remove(crew)
-            self.km += haversine_m(*here[crew], *self.points[rank]) / 1000 * sim.policy.circuity
+            d = np.where(spare, _planar_km2(here, self.points[rank]), np.inf)
+            pick = int(d.argmin())
+            spare[pick] = False
+            crew = movers[pick]
+            km = haversine_m(*here[pick], *self.points[rank]) / 1000 * sim.policy.circuity
+            if evening:
+                self.placement_km += km
+            else:
+                self.km += km
             self.at[crew] = rank
             sim.parked.pop(crew, None)
+
+
+def _planar_km2(lat_lon: np.ndarray, to) -> np.ndarray:
+    """Squared planar km: enough to rank a few kilometres inside one city."""
+    dy = (lat_lon[:, 0] - to[0]) * citymod.KM_PER_DEG_LAT
+    dx = (lat_lon[:, 1] - to[1]) * citymod.KM_PER_DEG_LAT * np.cos(np.radians(to[0]))
+    return dx * dx + dy * dy

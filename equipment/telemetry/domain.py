@@ -1,6 +1,7 @@
 """The telemetry domain: terminals, MQTT ingestion, rules, alarms; the consumer runs beside `serve`."""
 from equipment.core.domain import Domain
 from equipment.registry import pages as registry_pages
+from equipment.simulation.cli import simulate_group
 from equipment.telemetry import cli, jobs, models, pages, runtime, simulator, views
 
 
@@ -9,5 +10,5 @@ def setup(app) -> None:
 
 
 DOMAIN = Domain(name="telemetry", models=models, api_blueprints=tuple(views.api_blueprints),
-                page_blueprints=(pages.bp,), cli_groups=(cli.telemetry_group, simulator.simulate_command),
+                page_blueprints=(pages.bp,), cli_groups=(cli.telemetry_group, simulate_group(simulator.simulate_command)),
                 jobs=tuple(jobs.JOBS), text=pages.TEXT, background=runtime.start, setup=setup)
