@@ -13,6 +13,9 @@ DEFAULTS = {
     "ACCEPT_DEADLINE_S": 300.0,
     "ARRIVAL_DEADLINE_S": 1800.0,
     "LEVEL2_RADIUS_M": 10000.0,
+    "LEVEL2_AFTER_S": 300.0,  # level 2 opens this long after the first offer without an accepted one
+    "DISPATCH_POLICY": "ladder",  # contract | ladder | eta(SLACK_MIN) | pool (emergency/choice.py)
+    "DISPATCH_PARALLEL": 1,  # level-2 offers made at once (the first crew to accept takes the job)
     "PUBLIC_RATE_LIMIT": "120/60",  # requests / seconds per client address
     "PUBLIC_REPORT_RATE_LIMIT": "6/600",  # "I am trapped" reports per client address (emergency)
     "LOGIN_RATE_LIMIT": "20/60",
@@ -34,9 +37,9 @@ DEFAULTS = {
     "TERMINALS_PER_UNIT": 2,  # active terminals one unit may have (409 on provisioning beyond)
 }
 FLOATS = {"TRAPPED_AFTER_S", "STOP_OUTSIDE_ZONE_AFTER_S", "OFFLINE_AFTER_S", "ACCEPT_DEADLINE_S",
-          "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M"}
-INTS = {"LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS", "MAX_CONTENT_LENGTH",
-        "UPLOAD_MAX_CONTENT_LENGTH", "TERMINALS_PER_UNIT"}
+          "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M", "LEVEL2_AFTER_S"}
+INTS = {"DISPATCH_PARALLEL", "LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS",
+        "MAX_CONTENT_LENGTH", "UPLOAD_MAX_CONTENT_LENGTH", "TERMINALS_PER_UNIT"}
 BOOLS = {"WEBHOOK_ALLOW_PRIVATE"}
 
 

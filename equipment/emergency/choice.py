@@ -95,8 +95,21 @@ def parse_policy(text: str, **settings) -> Policy:
     """'ladder', 'contract', 'pool', 'eta' or 'eta(10)' (slack in minutes) plus numeric settings."""
     text = (text or "ladder").strip()
     if text.startswith("eta(") and text.endswith(")"):
-        return Policy(name="eta", **{**settings, "slack_min": float(text[4:-1])})
+        try:
+            slack = float(text[4:-1])
+        except ValueError:
+            raise ValueError(f"eta(SLACK_MIN) needs minutes, not {text[4:-1]!r}") from None
+        return Policy(name="eta", **{**settings, "slack_min": slack})
     return Policy(name=text, **settings)
+
+
+def policy_from_settings(cfg) -> Policy:
+    """The live policy from the app's settings (EQUIPMENT_DISPATCH_POLICY, _LEVEL2_AFTER_S, _DISPATCH_PARALLEL,
+    _LEVEL2_RADIUS_M); ValueError names what is wrong."""
+    return parse_policy(str(cfg.get("DISPATCH_POLICY") or "ladder"),
+                        level2_after_s=float(cfg.get("LEVEL2_AFTER_S", 300)),
+                        parallel=int(cfg.get("DISPATCH_PARALLEL", 1)),
+                        radius_m=float(cfg.get("LEVEL2_RADIUS_M", 10_000)))
 
 
 def travel_min(distance_m: float, hour: int, policy: Policy) -> float:

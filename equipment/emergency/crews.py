@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from equipment.core.actor import Actor
 from equipment.core.db import atomic, is_sqlite
 from equipment.core.errors import Forbidden, Invalid, NotFound
-from equipment.core.geo import degree_box, point
+from equipment.core.geo import degree_box, lat_lon, point
 from equipment.core.models import utcnow
 from equipment.emergency.models import ACTIVE_DISPATCH, OPEN_STATUSES, CrewMember
 from equipment.extensions import db
@@ -96,6 +96,15 @@ def get_crew(crew_id: int) -> CrewMember:
     if crew is None:
         raise NotFound("No such crew member")
     return crew
+
+
+def positions(crew_ids) -> dict[int, tuple[float, float]]:
+    """(lat, lon) of these crews, for the pure choice rule (choice.py)."""
+    ids = list(crew_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(select(CrewMember.id, CrewMember.location).where(CrewMember.id.in_(ids)))
+    return {crew_id: (p["lat"], p["lon"]) for crew_id, loc in rows if (p := lat_lon(loc)) is not None}
 
 
 # --- nearest able crew ----------------------------------------------------------------------------

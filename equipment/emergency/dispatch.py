@@ -1,21 +1,25 @@
-"""Offering an incident to crews level by level, and the deadline-driven escalation the jobs run.
+"""Offering an incident to crews, and the time-driven escalation the jobs run.
 
-Level 1: the unit's contracted maintenance unit, its nearest able crew. Level 2: the nearest able crew of
-any other unit within LEVEL2_RADIUS_M. Level 3: the fire brigade (119), notified with everything it needs.
+Who gets an offer is decided by one pure rule, `choice.choose_crew` (also what `equipment simulate rescue`
+measures), fed here with the able crews from the database: the contracted unit's nearest and the nearest
+of other units. Policy (EQUIPMENT_DISPATCH_POLICY, default the legal `ladder`): level 1 the contracted
+maintenance unit; level 2 another unit's crew, opened after EQUIPMENT_LEVEL2_AFTER_S without an accepted
+offer whatever the unit's size (EQUIPMENT_DISPATCH_PARALLEL crews at once); level 3 the fire brigade (119).
 Deadlines are columns, so a restarted jobs process picks up exactly where the last one stopped.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from equipment.core.actor import Actor
 from equipment.core.db import atomic
 from equipment.core.geo import lat_lon
 from equipment.core.models import utcnow
-from equipment.emergency import config, crews, outbox, timeline
+from equipment.emergency import choice, config, crews, outbox, timeline
 from equipment.emergency.models import ACTIVE_DISPATCH, CrewMember, Dispatch, Incident
 from equipment.extensions import db
 
@@ -33,20 +37,48 @@ def tried_crews(incident_id: int) -> set[int]:
     return set(db.session.scalars(stmt))
 
 
-def find_crew(incident: Incident, level: int, exclude=()) -> crews.Candidate | None:
+def current_policy() -> choice.Policy:
+    """The live policy from settings; a bad value was refused at start-up (emergency domain setup)."""
+    from flask import current_app
+    return choice.policy_from_settings(current_app.config)
+
+
+def _pending(incident_id: int) -> int:
+    stmt = select(func.count()).where(Dispatch.incident_id == incident_id, Dispatch.status == "offered")
+    return int(db.session.scalar(stmt) or 0)
+
+
+def live_state(*, lat: float, lon: float, maint: int | None, exclude: set[int], parallel: int,
+               pending: int = 0) -> choice.State:
+    """Enough of the city for every policy: each ranks by distance, so the contracted unit's nearest able
+    crew and the `parallel` nearest of other units are all it can pick (found by the spatial index)."""
+    found = crews.nearest_crews(lat=lat, lon=lon, exclude_org_id=maint, exclude_ids=exclude, limit=parallel)
+    if maint is not None:
+        found += crews.nearest_crews(lat=lat, lon=lon, org_id=maint, exclude_ids=exclude)
+    where = crews.positions([c.crew_id for c in found])
+    able = tuple(choice.Crew(c.crew_id, c.org_id, *where[c.crew_id]) for c in found if c.crew_id in where)
+    return choice.State(able, frozenset(exclude), pending)
+
+
+def _local_hour(now: dt.datetime) -> int:
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+    return now.astimezone(ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))).hour
+
+
+def decide(incident: Incident, *, now: dt.datetime, level: int = 1) -> tuple[choice.Choice, dict]:
+    """The rule's answer for this incident now; `level` 2 is the dispatcher's explicit escalation."""
+    policy = current_policy()
+    waited = (now - incident.dispatched_at).total_seconds() if incident.dispatched_at else 0.0
+    if level >= 2:  # the desk asked for another unit: the legal ladder's level 2, whatever the policy
+        policy, waited = dataclasses.replace(policy, name="ladder"), float("inf")
     unit = _unit(incident)
     loc = lat_lon(unit.location)
-    maint = unit.maintenance_org_id
-    if level == 1 and maint is None:
-        return None
-    if loc is None:  # no position: only the contracted unit's crews can be chosen, in any order
-        return _any_crew_of(maint, exclude) if level == 1 else None
-    if level == 1:
-        found = crews.nearest_crews(lat=loc["lat"], lon=loc["lon"], org_id=maint, exclude_ids=exclude)
-    else:
-        found = crews.nearest_crews(lat=loc["lat"], lon=loc["lon"], exclude_org_id=maint, exclude_ids=exclude,
-                                    radius_m=config.setting("LEVEL2_RADIUS_M", 10_000))
-    return found[0] if found else None
+    state = live_state(lat=loc["lat"], lon=loc["lon"], maint=unit.maintenance_org_id,
+                       exclude=tried_crews(incident.id), parallel=policy.parallel, pending=_pending(incident.id))
+    case = choice.Case(loc["lat"], loc["lon"], unit.maintenance_org_id, waited, _local_hour(now))
+    return choice.choose_crew(state, case, policy), {"policy": policy.label}
 
 
 def _any_crew_of(org_id, exclude) -> crews.Candidate | None:
@@ -57,19 +89,33 @@ def _any_crew_of(org_id, exclude) -> crews.Candidate | None:
 
 
 def auto_dispatch(incident: Incident, *, now: dt.datetime) -> Dispatch:
-    return offer_next(incident, level=1, now=now)
+    return offer_next(incident, now=now)
 
 
-def offer_next(incident: Incident, *, level: int, now: dt.datetime, actor: Actor | None = None) -> Dispatch:
-    """Offer to the next able crew from `level` upward; past level 2 the fire brigade is called."""
-    exclude = tried_crews(incident.id)
-    while level <= 2:
-        cand = find_crew(incident, level, exclude)
-        if cand is not None:
-            return _offer(incident, cand, level=level, now=now, actor=actor)
-        timeline.record(incident.id, "no_crew", actor=actor, at=now, level=level)
-        level += 1
-    return call_fire_brigade(incident, now=now, actor=actor)
+def offer_next(incident: Incident, *, now: dt.datetime, level: int = 1,
+               actor: Actor | None = None) -> Dispatch | None:
+    """Offer to the crews the rule picks (from `level` upward); with nobody able, the fire brigade."""
+    if level >= 3:
+        return call_fire_brigade(incident, now=now, actor=actor, why="escalated")
+    if lat_lon(_unit(incident).location) is None:
+        return _offer_without_position(incident, now=now, actor=actor)
+    picked, why = decide(incident, now=now, level=level)
+    offers = [offer_to(incident, db.session.get(CrewMember, o.crew_id), level=o.level, now=now, actor=actor,
+                       distance_m=o.distance_m) for o in picked.offers]
+    if offers:
+        return offers[0]
+    timeline.record(incident.id, "no_crew", actor=actor, at=now, level=picked.level, **why)
+    return call_fire_brigade(incident, now=now, actor=actor) if picked.call_119 else None
+
+
+def _offer_without_position(incident: Incident, *, now, actor) -> Dispatch | None:
+    """No position on record: only the contracted unit's crews can be chosen (in id order), then 119."""
+    maint = _unit(incident).maintenance_org_id
+    cand = _any_crew_of(maint, tried_crews(incident.id)) if maint is not None else None
+    if cand is not None:
+        return offer_to(incident, db.session.get(CrewMember, cand.crew_id), level=1, now=now, actor=actor)
+    timeline.record(incident.id, "no_crew", actor=actor, at=now, level=1)
+    return call_fire_brigade(incident, now=now, actor=actor) if _pending(incident.id) == 0 else None
 
 
 def _mark_dispatched(incident: Incident, now: dt.datetime) -> None:
@@ -93,11 +139,6 @@ def offer_to(incident: Incident, crew: CrewMember, *, level: int, now, actor=Non
                    extra={"accept_deadline": deadline.isoformat(), "level": level})
     db.session.flush()
     return offer
-
-
-def _offer(incident, cand: crews.Candidate, *, level, now, actor) -> Dispatch:
-    return offer_to(incident, db.session.get(CrewMember, cand.crew_id), level=level, now=now, actor=actor,
-                    distance_m=cand.distance_m)
 
 
 def call_fire_brigade(incident: Incident, *, now: dt.datetime, actor: Actor | None = None,
@@ -150,7 +191,33 @@ def pass_over(dispatch_id: int, *, now: dt.datetime) -> bool:
     incident = db.session.get(Incident, offer.incident_id)
     timeline.record(incident.id, "passed_over", at=now, crew_id=offer.crew_id, level=offer.level)
     if incident.status == "dispatched" and active_offer(incident.id) is None:
-        offer_next(incident, level=offer.level, now=now)
+        offer_next(incident, now=now)
+    return True
+
+
+def level2_due(now: dt.datetime) -> list[int]:
+    """Incidents still at level 1 with no accepted offer LEVEL2_AFTER_S after the first offer."""
+    policy = current_policy()
+    if policy.name not in ("ladder", "eta"):
+        return []
+    cutoff = now - dt.timedelta(seconds=policy.level2_after_s)
+    stmt = (select(Incident.id).where(Incident.status == "dispatched", Incident.level == 1,
+                                      Incident.dispatched_at <= cutoff).order_by(Incident.dispatched_at).limit(500))
+    return list(db.session.scalars(stmt))
+
+
+@atomic
+def open_level2(incident_id: int, *, now: dt.datetime) -> bool:
+    """Level 2 by time, not by exhausting the contracted unit: offers to other units' nearest crews join
+    the level-1 offer still open (the first to accept takes the job)."""
+    stmt = (select(Incident).where(Incident.id == incident_id, Incident.status == "dispatched",
+                                   Incident.level == 1).with_for_update(skip_locked=True))
+    incident = db.session.scalar(stmt)
+    if incident is None:
+        return False
+    incident.level = 2  # open even when nobody of another unit is able right now: the timer fires once
+    timeline.record(incident.id, "level2_opened", at=now, after_s=current_policy().level2_after_s)
+    offer_next(incident, now=now)
     return True
 
 
@@ -177,9 +244,11 @@ def flag_overdue(incident_id: int, *, now: dt.datetime) -> bool:
 def escalate_due(now: dt.datetime | None = None) -> dict:
     """One pass over every due timer; safe to run concurrently and repeatedly (rows are claimed)."""
     now = now or utcnow()
-    counts = {"passed_over": 0, "overdue": 0}
+    counts = {"passed_over": 0, "level2": 0, "overdue": 0}
     for dispatch_id in due_offers(now):
         counts["passed_over"] += _safely(pass_over, dispatch_id, now)
+    for incident_id in level2_due(now):
+        counts["level2"] += _safely(open_level2, incident_id, now)
     for incident_id in overdue_arrivals(now):
         counts["overdue"] += _safely(flag_overdue, incident_id, now)
     db.session.rollback()  # end the read transaction of the scans

@@ -6,6 +6,16 @@ from equipment.registry import pages as registry_pages
 
 def setup(app) -> None:
     registry_pages.add_unit_panel(app, pages.unit_panel)
+    _check_policy(app)
+
+
+def _check_policy(app) -> None:
+    """A mistyped dispatch policy stops the start, instead of failing at the first incident."""
+    from equipment.emergency import choice
+    try:
+        choice.policy_from_settings(app.config)
+    except ValueError as err:
+        raise RuntimeError(f"EQUIPMENT_DISPATCH_POLICY / LEVEL2_AFTER_S / DISPATCH_PARALLEL: {err}") from None
 
 
 DOMAIN = Domain(name="emergency", models=models, api_blueprints=tuple(views.api_blueprints),

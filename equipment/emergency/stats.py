@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 from collections import Counter, defaultdict
 from zoneinfo import ZoneInfo
 
@@ -20,13 +21,14 @@ from sqlalchemy import select
 from equipment.core.actor import Actor
 from equipment.core.models import utcnow
 from equipment.core.regions import region_label
-from equipment.emergency.models import Incident
+from equipment.emergency.models import CrewMember, Incident
 from equipment.emergency.queries import scope
 from equipment.extensions import db
 
-RESPONSE_S, ARRIVAL_S = 180, 1800
+RESPONSE_S, ARRIVAL_S, ARRIVAL_15_S = 180, 1800, 900
 COLUMNS = ("group", "label", "count", "false_alarms", "avg_response_s", "response_3min_rate", "avg_arrival_s",
-           "arrival_30min_rate", "avg_rescue_s", "causes")
+           "arrival_30min_rate", "avg_rescue_s", "causes", "p90_arrival_s", "arrival_15min_rate",
+           "other_unit_share")
 
 
 def _secs(a, b):
@@ -50,6 +52,20 @@ def _rate(rows, done_field: str, limit_s: int, now) -> float | None:
     return round(hits / decided, 4) if decided else None
 
 
+def _p90(values) -> float | None:
+    """Nearest-rank 90th percentile of the arrivals that happened (the tail the simulation reports too)."""
+    values = sorted(v for v in values if v is not None)
+    return round(values[max(0, math.ceil(0.9 * len(values)) - 1)], 1) if values else None
+
+
+def _other_unit_share(rows) -> float | None:
+    """Accepted rescues done by a crew of another unit than the contracted one (a regulator's figure)."""
+    taken = [r for r in rows if r.accepted_at is not None and r.crew_org_id is not None]
+    if not taken:
+        return None
+    return round(sum(r.crew_org_id != r.maintenance_org_id for r in taken) / len(taken), 4)
+
+
 def _key(row, group: str, tz) -> str:
     if group in ("day", "month"):
         local = row.reported_at.astimezone(tz)
@@ -63,8 +79,9 @@ def _key(row, group: str, tz) -> str:
 
 def _rows(actor: Actor, date_from, date_to, tz):
     cols = (Incident.reported_at, Incident.accepted_at, Incident.arrived_at, Incident.released_at,
-            Incident.status, Incident.cause, Incident.district_code, Incident.maintenance_org_id)
-    stmt = scope(select(*cols), actor)
+            Incident.status, Incident.cause, Incident.district_code, Incident.maintenance_org_id,
+            CrewMember.org_id.label("crew_org_id"))
+    stmt = scope(select(*cols).outerjoin(CrewMember, CrewMember.id == Incident.crew_id), actor)
     if date_from:
         stmt = stmt.where(Incident.reported_at >= dt.datetime.combine(date_from, dt.time(), tz))
     if date_to:
@@ -80,7 +97,9 @@ def _summarise(key: str, rows, now, label: str | None = None) -> dict:
             "avg_response_s": _mean(response), "response_3min_rate": _rate(real, "accepted_at", RESPONSE_S, now),
             "avg_arrival_s": _mean(arrival), "arrival_30min_rate": _rate(real, "arrived_at", ARRIVAL_S, now),
             "avg_rescue_s": _mean([_secs(r.arrived_at, r.released_at) for r in real]),
-            "causes": dict(Counter(r.cause for r in rows if r.cause))}
+            "causes": dict(Counter(r.cause for r in rows if r.cause)),
+            "p90_arrival_s": _p90(arrival), "arrival_15min_rate": _rate(real, "arrived_at", ARRIVAL_15_S, now),
+            "other_unit_share": _other_unit_share(real)}
 
 
 def incident_stats(*, actor: Actor, date_from: dt.date | None = None, date_to: dt.date | None = None,

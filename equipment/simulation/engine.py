@@ -138,10 +138,8 @@ class Simulation:
             self.call_119(t, inc)
 
     def offer(self, t: float, inc: Inc, crew: int, level: int) -> None:
-        if inc.first_offer is None:
-            inc.first_offer = t
-            if self.policy.name in ("ladder", "eta"):
-                self.push(t + self.policy.level2_after_s, self.level2_due, inc)
+        first = inc.first_offer is None
+        inc.first_offer = t if first else inc.first_offer
         inc.level = max(inc.level, level)
         inc.tried.add(crew)
         inc.pending.add(crew)
@@ -149,6 +147,8 @@ class Simulation:
         self._set(crew, ("offer", inc.idx))
         self._answer(t, inc, crew, level)
         self.push(t + self.p["ladder"]["accept_deadline_s"], self.expire, inc, crew)
+        if first and self.policy.name in ("ladder", "eta"):  # after the expiry at a tie, as the jobs run
+            self.push(t + self.policy.level2_after_s, self.level2_due, inc)
 
     def _answer(self, t: float, inc: Inc, crew: int, level: int) -> None:
         r, rng = self.p["crew_response"], self._rng(inc, "answer", crew)
@@ -177,7 +177,9 @@ class Simulation:
         self._drop(t, inc, crew)
 
     def level2_due(self, t: float, inc: Inc) -> None:
+        """dispatch.open_level2: once, for an incident still at level 1 without an accepted offer."""
         if inc.accepted_by is None and inc.arrived is None and inc.level < 2:
+            inc.level = 2
             self.dispatch(t, inc)
 
     def accept(self, t: float, inc: Inc, crew: int) -> None:

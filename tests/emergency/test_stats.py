@@ -110,3 +110,30 @@ def test_region_names():
     assert region_name("350102") == "福州市鼓楼区" and region_name("320106") == "南京市鼓楼区"
     assert region_name("3501") == "福建省福州市" and region_name("35") == "福建省"
     assert region_name("999999") is None and region_label("999999") == "999999" and region_label(None) == "-"
+
+
+def test_tail_figures_and_rescues_by_another_unit(client, f):
+    """p90 arrival and the 15-minute rate (the simulation's tail figures) and the other-unit share."""
+    from tests.emergency.helpers import crew
+    desk_user = dispatcher(f)
+    t0 = dt.datetime(2025, 4, 10, 2, 0, tzinfo=dt.timezone.utc)
+    for i, arrive in enumerate((300, 600, 840, 1000, 2000)):
+        _rescue(f, None, accept_s=60, arrive_s=arrive, release_s=arrive + 120, cause="other", at=t0 + i * 3600 * S)
+    # a sixth unit's contracted crew is off duty: another unit's crew takes the rescue
+    maint = f.org("maintenance_unit")
+    crew(f, maint, lat=26.09, lon=119.30, on_duty=False)
+    unit = f.elevator(maint_org=maint, lat=26.08, lon=119.30)
+    helper_user, _ = crew(f, f.org("maintenance_unit"), lat=26.081, lon=119.30)
+    inc, _ = service.open_incident(equipment_id=unit.id, source="sensor", at=t0 + 6 * 3600 * S)
+    assert inc.level == 2
+    service.transition(actor=f.actor(helper_user), incident_id=inc.id, action="accept", now=t0 + 6 * 3600 * S + 30 * S)
+
+    h = f.token(client, desk_user)
+    total = client.get("/api/v1/incidents/stats?from=2025-04-10&to=2025-04-10", headers=h).get_json()["total"]
+    assert total["p90_arrival_s"] == 2000.0  # nearest rank of the five arrivals
+    assert total["arrival_15min_rate"] == round(3 / 6, 4)  # the sixth is not on site, past 15 min: a miss
+    assert total["other_unit_share"] == round(1 / 6, 4)
+    with client.session_transaction() as sess:
+        sess["uid"] = desk_user.id
+    page = client.get("/incidents/stats?from=2025-04-10&to=2025-04-10").get_data(as_text=True)
+    assert 'id="total-p90-arrival">33.3 分钟' in page and 'id="total-other-unit">17%' in page
