@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import random
-import sys
 
 import click
 from flask import current_app
@@ -12,6 +11,7 @@ from sqlalchemy import select
 
 from equipment.core.actor import SYSTEM, acting_as
 from equipment.core.db import atomic
+from equipment.core.domain import domains_of
 
 log = logging.getLogger("equipment.demo")
 DISTRICTS = {"350102": ("鼓楼区", 26.082, 119.296), "350103": ("台江区", 26.058, 119.314),
@@ -91,24 +91,10 @@ def seed(*, elevators: int = 200, cylinders: int = 50, seed_value: int = 96333) 
         _users(orgs)
         _elevators(orgs, elevators, rng)
         _cylinders(orgs, cylinders, rng)
-        for hook in _seed_hooks():
-            hook(orgs=orgs, rng=rng)
+        for domain in domains_of():  # each domain's part: crews, due dates, inspection links...
+            if domain.demo_seed is not None:
+                domain.demo_seed(orgs=orgs, rng=rng)
     return True
-
-
-def _seed_hooks():
-    """Domains add demo data (crews, due dates, terminals) through `demo_seed(orgs=, rng=)` in their service."""
-    hooks = []
-    for name in ("equipment.emergency.demo", "equipment.inspections.demo", "equipment.telemetry.demo"):
-        try:
-            hook = getattr(__import__(name, fromlist=["demo_seed"]), "demo_seed", None)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        if hook is not None:
-            hooks.append(hook)
-    return hooks
 
 
 @click.command("demo")

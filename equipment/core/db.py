@@ -14,6 +14,12 @@ from equipment.core.errors import Invalid
 SPATIALITE = "mod_spatialite"
 
 
+def flask_db(app=None):
+    """The app's Flask-SQLAlchemy extension. Read from the app, not imported: core sits below
+    equipment.extensions, which is built from core's pieces (docs/architecture.md, layers)."""
+    return (app or current_app).extensions["sqlalchemy"]
+
+
 def atomic(fn):
     """The service function owns the transaction: commit on success, roll back on error.
 
@@ -21,8 +27,7 @@ def atomic(fn):
     """
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from equipment.extensions import db
-        session = db.session
+        session = flask_db().session
         if session.info.get("atomic_depth"):
             session.info["atomic_depth"] += 1
             try:
@@ -74,7 +79,7 @@ def sqlite_engine_options(uri: str) -> dict:
 
 
 def init_app(app) -> None:
-    from equipment.extensions import db
+    db = flask_db(app)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
@@ -92,7 +97,7 @@ def read_first(stmt, params: dict):
     A session pinned to a connection (an enclosing transaction) is read through, so the read sees it;
     SQLite reads go through the session too, since its begin hook opens a write transaction.
     """
-    from equipment.extensions import db
+    db = flask_db()
     # The factory's bind, not db.session.bind: asking the session would create one just to ask.
     if db.session.session_factory.kw.get("bind") is not None or is_sqlite():
         return db.session.execute(stmt, params).first()
@@ -117,7 +122,7 @@ def _compiled(stmt, dialect) -> str:
 
 
 def _autocommit_engine():
-    from equipment.extensions import db
+    db = flask_db()
     engines = current_app.extensions.setdefault("equipment.read_engines", {})
     main = db.engine
     if main not in engines:
@@ -126,13 +131,13 @@ def _autocommit_engine():
 
 
 def is_sqlite() -> bool:
-    from equipment.extensions import db
+    db = flask_db()
     return db.engine.dialect.name == "sqlite"
 
 
 def paginate(stmt, *, page: int = 1, per_page: int = 50, max_per_page: int = 200) -> dict:
     """Run a select with offset pagination; returns the list envelope of DESIGN.md."""
-    from equipment.extensions import db
+    db = flask_db()
     if not 1 <= page <= 1_000_000 or per_page < 1 or per_page > max_per_page:
         raise Invalid("Invalid pagination", details={
             "page": ["must be >= 1"], "per_page": [f"must be between 1 and {max_per_page}"]})

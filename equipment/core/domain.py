@@ -27,6 +27,8 @@ class Domain:
     background: Callable | None = None
     # setup(app): anything else bound to the app (panels on the unit page, scan-page actions)
     setup: Callable[[Flask], None] | None = None
+    # demo_seed(orgs=, rng=): the domain's part of `equipment demo`'s city (crews, due dates...)
+    demo_seed: Callable | None = None
 
 
 def domains_of(app: Flask | None = None) -> tuple[Domain, ...]:

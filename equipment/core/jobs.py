@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.core.db import flask_db
 from equipment.core.domain import job_specs
 from equipment.core.models import Base, UTCDateTime, utcnow
 
@@ -74,7 +75,7 @@ def run_job(job_id: str) -> None:
 
 
 def _record(job_id: str, at, error: str | None) -> None:
-    from equipment.extensions import db
+    db = flask_db()
     try:
         db.session.rollback()
         row = db.session.get(JobStatus, job_id) or JobStatus(id=job_id, runs=0, failures=0)
@@ -163,9 +164,8 @@ def build_scheduler(app):
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
-    from equipment.extensions import db
     with app.app_context():
-        store = SQLAlchemyJobStore(engine=db.engine)
+        store = SQLAlchemyJobStore(engine=flask_db(app).engine)
     scheduler = BackgroundScheduler(jobstores={"default": store}, executors={"default": ThreadPoolExecutor(4)},
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
     return scheduler

@@ -1,6 +1,6 @@
 """The emergency domain: 96333 incidents, dispatch, escalation, crews, notifications, live stream, statistics."""
 from equipment.core.domain import Domain
-from equipment.emergency import cli, jobs, models, pages, text, views
+from equipment.emergency import cli, demo, jobs, models, pages, text, views
 from equipment.registry import pages as registry_pages
 
 
@@ -20,4 +20,4 @@ def _check_policy(app) -> None:
 
 DOMAIN = Domain(name="emergency", models=models, api_blueprints=tuple(views.api_blueprints),
                 page_blueprints=tuple(pages.page_blueprints), cli_groups=(cli.emergency_group,),
-                jobs=tuple(jobs.JOBS), text=text.TEXT, setup=setup)
+                jobs=tuple(jobs.JOBS), text=text.TEXT, setup=setup, demo_seed=demo.demo_seed)

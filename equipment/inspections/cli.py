@@ -7,6 +7,8 @@ import click
 from flask.cli import with_appcontext
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.core.errors import AppError
+from equipment.inspections import draws, jobs, rules, service
 
 
 @click.group("inspections")
@@ -25,11 +27,9 @@ def rules_group():
 @with_appcontext
 def rules_load(path):
     """Store the rules file as a new version (if it differs) and recompute the due dates it changes."""
-    from equipment.core.errors import AppError
-    from equipment.inspections import rules
     try:
         with acting_as(SYSTEM):
-            row = rules.load_defaults(actor=SYSTEM, path=path)
+            row = service.load_defaults(actor=SYSTEM, path=path)
     except AppError as err:
         raise click.ClickException(f"{err.message}: {err.details}") from None
     click.echo("rules unchanged" if row is None else f"rules version {row.version} stored")
@@ -38,7 +38,6 @@ def rules_load(path):
 @rules_group.command("show")
 @with_appcontext
 def rules_show():
-    from equipment.inspections import rules
     version, doc = rules.current()
     click.echo(json.dumps({"version": version, "rules": doc}, ensure_ascii=False, indent=2))
 
@@ -47,7 +46,6 @@ def rules_show():
 @with_appcontext
 def refresh():
     """Run the daily refresh now (new units' obligations, statuses, reminder queue)."""
-    from equipment.inspections import jobs
     with acting_as(SYSTEM):
         click.echo(json.dumps(jobs.daily_refresh(), default=str))
 
@@ -56,7 +54,6 @@ def refresh():
 @with_appcontext
 def remind():
     """Send the queued reminders now."""
-    from equipment.inspections import jobs
     with acting_as(SYSTEM):
         click.echo(f"sent {jobs.send_reminders()}")
 
@@ -70,8 +67,6 @@ def remind():
 @with_appcontext
 def draw(category, district_code, status, sample_size, seed):
     """Draw a random spot check (双随机) and print it with its seed."""
-    from equipment.core.errors import AppError
-    from equipment.inspections import draws
     filters = {"category": category, "district_code": district_code, "status": status}
     try:
         with acting_as(SYSTEM):
@@ -87,7 +82,6 @@ def draw(category, district_code, status, sample_size, seed):
 @with_appcontext
 def draw_verify(draw_id):
     """Re-run a stored draw from its seed and inputs; exit 1 if the result differs."""
-    from equipment.inspections import draws
     with acting_as(SYSTEM):
         out = draws.verify(actor=SYSTEM, draw_id=draw_id)
     click.echo(json.dumps(out, ensure_ascii=False))

@@ -1,6 +1,6 @@
 """The inspections domain: rules table, obligations, inspections, maintenance, spot checks, filling."""
 from equipment.core.domain import Domain
-from equipment.inspections import cli, jobs, models, pages, service, views
+from equipment.inspections import cli, demo, jobs, models, pages, service, views
 from equipment.registry import pages as registry_pages
 
 
@@ -12,4 +12,4 @@ def setup(app) -> None:
 
 DOMAIN = Domain(name="inspections", models=models, api_blueprints=tuple(views.api_blueprints),
                 page_blueprints=(pages.bp,), cli_groups=(cli.inspections_group,), jobs=tuple(jobs.JOBS),
-                text=pages.TEXT, setup=setup)
+                text=pages.TEXT, setup=setup, demo_seed=demo.demo_seed)

@@ -1,15 +1,12 @@
 """The rules table: defaults in rules.json, versioned copies in the database, edits by admins."""
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from equipment.core.actor import Actor
-from equipment.core.db import atomic
-from equipment.core.errors import Forbidden, Invalid
+from equipment.core.errors import Invalid
 from equipment.extensions import db
 
 DEFAULTS_PATH = Path(__file__).with_name("rules.json")
@@ -49,7 +46,7 @@ def list_versions() -> list:
     return list(db.session.scalars(select(RuleSet).order_by(RuleSet.version.desc())))
 
 
-def _new_version(rules: dict, *, note: str, by: str):
+def new_version(rules: dict, *, note: str, by: str):
     from equipment.inspections.models import RuleSet
     version = (db.session.scalar(select(func.max(RuleSet.version))) or 0) + 1
     row = RuleSet(version=version, rules=rules, note=note, created_by=by)
@@ -58,27 +55,14 @@ def _new_version(rules: dict, *, note: str, by: str):
     return row
 
 
-@atomic
-def load_defaults(*, actor: Actor, path: str | None = None, note: str | None = None):
-    """CLI `rules load`: store the file as a new version when it differs from the newest one."""
-    rules = json.loads(Path(path).read_text(encoding="utf-8")) if path else default_rules()
-    _check_shape(rules)
-    version, existing = current()
-    if version and existing == rules:
-        return None
-    row = _new_version(rules, note=note or f"loaded from {path or 'rules.json'}", by=actor.username)
-    _recompute_all_keys(rules, existing)
-    return row
-
-
-def _check_shape(rules: dict) -> None:
+def check_shape(rules: dict) -> None:
     required = default_rules().keys() - {"_comment"}
     missing = sorted(k for k in required if k not in rules)
     if missing:
         raise Invalid("Incomplete rules", details={"rules": [f"missing keys: {', '.join(missing)}"]})
 
 
-def _check_value(key: str, old, new) -> None:
+def check_value(key: str, old, new) -> None:
     """An edited entry keeps the default's keys and value types: a typo must not silently void a rule."""
     if isinstance(old, dict):
         if not isinstance(new, dict):
@@ -88,34 +72,9 @@ def _check_value(key: str, old, new) -> None:
                 continue
             if sub not in new:
                 raise Invalid("Invalid rule", details={key: [f"missing {sub}"]})
-            _check_value(f"{key}.{sub}", value, new[sub])
+            check_value(f"{key}.{sub}", value, new[sub])
     elif isinstance(old, bool) != isinstance(new, bool):
         raise Invalid("Invalid rule", details={key: ["must be true or false"]})
     elif isinstance(old, (int, float)) and not isinstance(old, bool):
         if not isinstance(new, (int, float)) or new < 0:
             raise Invalid("Invalid rule", details={key: ["must be a number >= 0"]})
-
-
-@atomic
-def set_rule(*, actor: Actor, key: str, value, note: str | None = None):
-    """Admin edit of one entry: a new version, then the due dates governed by it are recomputed."""
-    if actor.role != "admin":
-        raise Forbidden("Only admins edit the rules table")
-    version, rules = current()
-    if key not in rules or key == "_comment":
-        raise Invalid("Unknown rule", details={"key": [f"unknown rule {key!r}"]})
-    _check_value(key, rules[key], value)
-    updated = copy.deepcopy(rules)
-    updated[key] = value
-    row = _new_version(updated, note=note or f"edit {key}", by=actor.username)
-    from equipment.inspections import obligations
-    obligations.recompute_rule(key, updated, row.version)
-    return row
-
-
-def _recompute_all_keys(new: dict, old: dict) -> None:
-    from equipment.inspections import obligations
-    version = current()[0]
-    for key in new:
-        if key != "_comment" and new.get(key) != old.get(key):
-            obligations.recompute_rule(key, new, version)

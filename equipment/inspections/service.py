@@ -8,7 +8,10 @@ Regulators and admins may record for any unit.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
+from pathlib import Path
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +21,7 @@ from equipment.core.db import atomic, paginate
 from equipment.core.errors import Conflict, Forbidden, Invalid, NotFound
 from equipment.extensions import db
 from equipment.inspections import obligations, schedule
+from equipment.inspections import rules as rules_mod
 from equipment.inspections.maintenance import list_records as list_maintenance  # noqa: F401  (for other domains)
 from equipment.inspections.models import Defect, Inspection, Obligation, SpotCheckAssignment
 from equipment.registry import service as registry
@@ -258,3 +262,41 @@ def list_obligations(*, actor: Actor, status: str | None = None, kind: str | Non
     if kind:
         stmt = stmt.where(Obligation.kind == kind)
     return paginate(stmt, page=page, per_page=per_page)
+
+
+# --- the rules table: a new version, then the due dates it governs are recomputed --------------------
+
+@atomic
+def load_defaults(*, actor: Actor, path: str | None = None, note: str | None = None):
+    """CLI `rules load`: store the file as a new version when it differs from the newest one."""
+    rules = json.loads(Path(path).read_text(encoding="utf-8")) if path else rules_mod.default_rules()
+    rules_mod.check_shape(rules)
+    version, existing = rules_mod.current()
+    if version and existing == rules:
+        return None
+    row = rules_mod.new_version(rules, note=note or f"loaded from {path or 'rules.json'}", by=actor.username)
+    _recompute_changed_keys(rules, existing)
+    return row
+
+
+@atomic
+def set_rule(*, actor: Actor, key: str, value, note: str | None = None):
+    """Admin edit of one entry: a new version, then the due dates governed by it are recomputed."""
+    if actor.role != "admin":
+        raise Forbidden("Only admins edit the rules table")
+    version, rules = rules_mod.current()
+    if key not in rules or key == "_comment":
+        raise Invalid("Unknown rule", details={"key": [f"unknown rule {key!r}"]})
+    rules_mod.check_value(key, rules[key], value)
+    updated = copy.deepcopy(rules)
+    updated[key] = value
+    row = rules_mod.new_version(updated, note=note or f"edit {key}", by=actor.username)
+    obligations.recompute_rule(key, updated, row.version)
+    return row
+
+
+def _recompute_changed_keys(new: dict, old: dict) -> None:
+    version = rules_mod.current()[0]
+    for key in new:
+        if key != "_comment" and new.get(key) != old.get(key):
+            obligations.recompute_rule(key, new, version)

@@ -66,7 +66,7 @@ def rule_versions():
 @rules_blp.arguments(schemas.RuleEditIn)
 @rules_blp.response(200, schemas.RuleSetOut)
 def edit_rule(body, key):
-    return rules.set_rule(actor=require_actor("admin"), key=key, **body)
+    return service.set_rule(actor=require_actor("admin"), key=key, **body)
 
 
 @obligations.route("", methods=["GET"])

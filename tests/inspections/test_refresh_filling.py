@@ -84,10 +84,9 @@ def test_cylinder_rule_edit_per_gas_class_matches_python(f, db, today):
     a = f.cylinder(attributes={"gas_medium": "Cl2", "gas_class": "corrosive", "manufacture_date": "2024-01-31"})
     b = f.cylinder(attributes={"gas_medium": "N2", "gas_class": "inert", "manufacture_date": "2024-02-29"})
     jobs.new_units()
-    from equipment.inspections import rules
     with acting_as(SYSTEM):
-        rules.set_rule(actor=SYSTEM, key="gas_cylinder.inspection",
-                       value={"class_interval_months": {"corrosive": 13, "general": 36, "inert": 49}})
+        service.set_rule(actor=SYSTEM, key="gas_cylinder.inspection",
+                         value={"class_interval_months": {"corrosive": 13, "general": 36, "inert": 49}})
     db.session.expire_all()
     assert registry.load_equipment(a.id).next_inspection_due == dt.date(2025, 2, 28)
     assert registry.load_equipment(b.id).next_inspection_due == dt.date(2028, 3, 29)
