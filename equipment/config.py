@@ -80,6 +80,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "EQUIPMENT_DATABASE_URL", f"sqlite:///{inst / 'equipment.db'}")
     cfg["MQTT_URL"] = os.environ.get("EQUIPMENT_MQTT_URL") or None
     cfg["SECRET_KEY"] = _secret_key(inst)
+    # signs the history chain (docs/trace.md); unset: derived from SECRET_KEY under its own label
+    cfg["CHAIN_KEY"] = os.environ.get("EQUIPMENT_CHAIN_KEY") or ""
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["JSON_SORT_KEYS"] = False

@@ -14,26 +14,67 @@ def trace_group():
 
 @trace_group.command("verify")
 @click.argument("equipment_id", type=int, required=False)
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(exists=True),
+              help="a signed checkpoint file, or a folder of them (the newest is used): also finds chains "
+                   "cut back or deleted since")
 @with_appcontext
-def verify(equipment_id):
+def verify(equipment_id, checkpoint_path):
     """Check the hash chain of one unit or all; exit 1 naming the first broken record."""
-    from equipment.registry import history
+    from equipment.registry import checkpoints, history
     from equipment.registry.models import Equipment
     from equipment.extensions import db
+    checkpoint = None
+    if checkpoint_path:
+        try:
+            checkpoint = checkpoints.load(checkpoint_path)
+        except checkpoints.CheckpointError as err:
+            click.echo(f"checkpoint rejected: {err}")
+            sys.exit(1)
     if equipment_id is not None:
-        if db.session.get(Equipment, equipment_id) is None:
+        exists = db.session.get(Equipment, equipment_id) is not None
+        if not exists and checkpoint is None:
             raise click.ClickException(f"no equipment {equipment_id}")
-        problem = history.verify(equipment_id)
+        problem = history.verify(equipment_id) if exists else None  # a deleted unit: the checkpoint says so
         broken = [(equipment_id, problem)] if problem else []
     else:
         total = db.session.query(Equipment).count()
         with tqdm(total=total, unit="unit", desc="verify", file=sys.stderr, disable=total < 1000) as bar:
             broken = list(history.verify_all(progress=bar.update))
+    if checkpoint is not None:
+        seen = {eid for eid, _ in broken}
+        broken += [(eid, p) for eid, p in checkpoints.compare(checkpoint, equipment_id) if eid not in seen]
     for eid, problem in broken:
         click.echo(f"equipment {eid}: {problem}")
     if broken:
         sys.exit(1)
-    click.echo("history chain verified")
+    click.echo("history chain verified" + (f" (and extends the checkpoint of {checkpoint['created_at']})"
+                                           if checkpoint else ""))
+
+
+@trace_group.command("checkpoint")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True),
+              help="where to write it (default: a new file in the instance folder's checkpoints/)")
+@with_appcontext
+def checkpoint_cmd(out):
+    """Write a signed checkpoint (each unit's record count and head hash); keep copies off this database's host."""
+    from equipment.registry import checkpoints
+    if out is None:
+        checkpoints.write_scheduled()
+        out = sorted(checkpoints.folder().glob("checkpoint-*.json"))[-1]
+        written = checkpoints.load(out)
+    else:
+        written = checkpoints.write(out)
+    click.echo(f"checkpoint of {len(written['units'])} units written to {out}")
+
+
+@trace_group.command("anchor")
+@with_appcontext
+def anchor_cmd():
+    """Once after upgrading: sign chains written before records were signed (a signed 'anchor' record each)."""
+    from equipment.registry import history
+    with acting_as(SYSTEM):
+        count = history.anchor_unsigned()
+    click.echo(f"anchored {count} chains")
 
 
 @click.group("registry")

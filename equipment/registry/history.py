@@ -1,9 +1,14 @@
 """Appending to and verifying the per-unit hash chain."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+from flask import current_app
 from sqlalchemy import select
 
 from equipment.core.actor import SYSTEM, current_actor
+from equipment.core.db import atomic
 from equipment.core.errors import Invalid
 from equipment.core.models import utcnow
 from equipment.extensions import db
@@ -11,6 +16,16 @@ from equipment.registry import trace
 from equipment.registry.models import Equipment, HistoryEvent
 
 MAX_DATA_BYTES = 16 * 1024
+
+
+def chain_key() -> bytes:
+    """EQUIPMENT_CHAIN_KEY, else derived from the secret key under its own label; never in the database, so
+    whoever can write the database cannot sign records (docs/trace.md)."""
+    configured = current_app.config.get("CHAIN_KEY")
+    if configured:
+        return configured.encode()
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, b"equipment history chain signing key v1", hashlib.sha256).digest()
 
 
 def _lock_unit(equipment_id: int) -> Equipment:
@@ -37,7 +52,8 @@ def append(*, equipment_id: int, kind: str, data: dict | None = None, at=None) -
                                actor_name=actor.username, actor_org_id=actor.org_id, data=data,
                                prev_hash=prev)
     event = HistoryEvent(equipment_id=equipment_id, seq=seq, kind=kind, at=at, actor_name=actor.username,
-                         actor_org_id=actor.org_id, data=data, prev_hash=prev, hash=digest)
+                         actor_org_id=actor.org_id, data=data, prev_hash=prev, hash=digest,
+                         mac=trace.record_mac(chain_key(), digest))
     db.session.add(event)
     unit.history_count = seq
     unit.history_head = digest
@@ -49,14 +65,34 @@ def events_of(equipment_id: int) -> list[HistoryEvent]:
     return list(db.session.scalars(stmt))
 
 
-def verify(equipment_id: int) -> str | None:
+def verify(equipment_id: int, key: bytes | None = None) -> str | None:
     unit = db.session.get(Equipment, equipment_id)
-    return trace.verify_chain(events_of(equipment_id), anchor_count=unit.history_count,
-                              anchor_head=unit.history_head)
+    rows = events_of(equipment_id)
+    return (trace.verify_chain(rows, anchor_count=unit.history_count, anchor_head=unit.history_head,
+                               key=key or chain_key())
+            or trace.state_problem(rows, unit))
+
+
+@atomic
+def anchor_unsigned(*, progress=None) -> int:
+    """Once, after upgrading a database whose chains predate signing: a signed 'anchor' record on every unit
+    whose newest record is unsigned. Its hash links to that record, so the signature covers the chain as it
+    stands now (verify it first: anchoring vouches for whatever is there)."""
+    signed = 0
+    for unit_id in list(db.session.scalars(select(Equipment.id).order_by(Equipment.id))):
+        last = db.session.scalar(select(HistoryEvent).where(HistoryEvent.equipment_id == unit_id)
+                                 .order_by(HistoryEvent.seq.desc()).limit(1))
+        if last is not None and last.mac is None:
+            append(equipment_id=unit_id, kind="anchor", data={"head": last.hash, "count": last.seq})
+            signed += 1
+        if progress:
+            progress(1)
+    return signed
 
 
 def verify_all(progress=None):
     """Yield (equipment_id, problem) for every broken chain; streams units in id order."""
+    key = chain_key()
     last_id = 0
     while True:
         ids = list(db.session.scalars(select(Equipment.id).where(Equipment.id > last_id)
@@ -64,7 +100,7 @@ def verify_all(progress=None):
         if not ids:
             return
         for eid in ids:
-            problem = verify(eid)
+            problem = verify(eid, key)
             if progress:
                 progress(1)
             if problem:

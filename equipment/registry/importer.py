@@ -182,7 +182,7 @@ def import_rows(*, rows: list[dict], progress=None) -> Report:
     db.session.flush()
     for unit in units:
         history.append(equipment_id=unit.id, kind="registered",
-                       data={"category": unit.category_code, "address": unit.address,
+                       data={"category": unit.category_code, "address": unit.address, "status": unit.status,
                              "source": "import", **service.ids_of(unit)})
         issue_tag(equipment_id=unit.id)
     report.imported = len(units)

@@ -95,6 +95,8 @@ class HistoryEvent(Base):
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC of `hash` with the chain key (outside the database); NULL only on records older than signing
+    mac: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (UniqueConstraint("equipment_id", "seq", name="uq_history_events_equipment_seq"),)
 
 

@@ -180,7 +180,8 @@ def create_equipment(*, actor: Actor, **data) -> Equipment:
     for comp in components:
         db.session.add(Component(equipment_id=unit.id, **comp))
     history.append(equipment_id=unit.id, kind="registered",
-                   data={"category": unit.category_code, "address": unit.address, **ids_of(unit)})
+                   data={"category": unit.category_code, "address": unit.address, "status": unit.status,
+                         **ids_of(unit)})
     issue_tag(equipment_id=unit.id)
     return unit
 

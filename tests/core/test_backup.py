@@ -10,7 +10,8 @@ EQUIPMENT = os.path.join(ROOT, ".venv", "bin", "equipment")
 
 
 def _cli(url, *args):
-    env = {**os.environ, "EQUIPMENT_DATABASE_URL": url, "EQUIPMENT_INSTANCE_DIR": tempfile.mkdtemp(),
+    # the app's instance folder (make_app sets it): its secret key is the one that signed the history chain
+    env = {**os.environ, "EQUIPMENT_DATABASE_URL": url,
            "PATH": f"{find_bin_dir()}:{os.environ['PATH']}"}
     return subprocess.run([EQUIPMENT, *args], env=env, capture_output=True, text=True, timeout=120)
 
