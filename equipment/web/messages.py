@@ -108,6 +108,7 @@ HISTORY = {
     "hist.rescue": ("救援", "Rescue"), "hist.fault": ("故障", "Fault"), "hist.repaired": ("维修", "Repaired"),
     "hist.transferred": ("过户", "Transferred"), "hist.accident": ("事故", "Accident"),
     "hist.hazard": ("隐患", "Hazard"), "hist.evidence": ("整改证据", "Evidence"),
+    "hist.anchor": ("履历签名锚定", "Chain signed (anchor)"),
 }
 STATES = {
     "org.user_unit": ("使用单位", "User unit"), "org.maintenance_unit": ("维保单位", "Maintenance unit"),
