@@ -8,6 +8,8 @@ same city, crews, rota and entrapments as `ladder` (normal scenario, no false al
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -35,16 +37,20 @@ def main() -> None:
     from equipment.simulation import report, runner
     setup = runner.Setup(days=7 if args.quick else None)
     seeds = 3 if args.quick else args.seeds
-    started, cpu = time.monotonic(), time.process_time()
+    started, cpu = time.monotonic(), _cpu_s()
     results = report.sweep(seeds=seeds, setup=setup)
     wall = time.monotonic() - started
+    cpu_s = _cpu_s() - cpu
     report.write(results, HERE, setup=setup, seeds=seeds)
     h = headline(results)
     best, normal, surge = h["best"], h["normal"], h["surge"]
     cmd = "python bench/bench_rescue.py" + (" --quick" if args.quick else "")
-    extra = {"seeds": seeds, "wall_s": round(wall, 1), "machine": machine()}
+    extra = {"seeds": seeds, "wall_s": round(wall, 1), "cpu_s": round(cpu_s, 1), "machine": machine(),
+             "load_average_1m_at_end": round(os.getloadavg()[0], 1)}
 
     def fig(name, value, unit, goal, **more):
+        if "ci95" in more:
+            more["ci95"] = [round(x, 4) for x in more["ci95"]]
         record(name, value, unit, goal, cmd, **extra, **more)
 
     b = normal[best]
@@ -66,7 +72,13 @@ def main() -> None:
         ci95=eta["cross_company"][1:])
     print(report.table(results))
     print(f"best policy {best}; {len(results)} configurations x {seeds} seeds: {wall:.1f} s wall, "
-          f"{time.process_time() - cpu:.1f} s CPU in this process")
+          f"{cpu_s:.1f} s CPU (this process and its workers)")
+
+
+def _cpu_s() -> float:
+    """User + system seconds of this process and its finished workers (the sweep's real cost on a busy box)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ BENCHES = [  # (script, full args, quick args, time limit in seconds)
     ("bench_dispatch.py", [], ["--quick"], 1200),
     ("bench_trapped.py", [], ["--quick"], 900),
     ("bench_due_refresh.py", [], ["--quick"], 1800),
+    ("bench_rescue.py", [], ["--quick"], 900),
 ]
 
 
@@ -82,6 +83,8 @@ def charts(results: dict) -> list[str]:
         fig.tight_layout()
         fig.savefig(HERE / "latency.png", dpi=120)
         made.append("latency.png")
+    if (HERE / "rescue.png").exists():  # drawn by bench_rescue.py itself
+        made.append("rescue.png")
     return made
 
 
