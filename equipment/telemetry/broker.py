@@ -288,6 +288,7 @@ class LocalMosquitto:
             "connection_messages true",
         ]
         lines += brokerguard.conf_lines([self._service[0]] if self._service else [],
+                                        brokerguard.guard_plugin_path(fallback_dir=self.state_dir),
                                         max_packet_size=self.max_packet_size, budgets=self.terminal_budgets)
         if self.admit_terminals_after:
             lines.append("log_type subscribe")  # how the gate sees the consumers' subscriptions

@@ -41,15 +41,22 @@ def _cache_dir() -> Path:
     return path
 
 
-def guard_plugin_path() -> Path:
-    """The compiled guard: $EQUIPMENT_MQTT_GUARD_PLUGIN, else built once per source version into ~/.cache."""
+def guard_plugin_path(fallback_dir: Path | None = None) -> Path:
+    """The compiled guard: $EQUIPMENT_MQTT_GUARD_PLUGIN, else built once per source version into ~/.cache
+    (or into `fallback_dir` where the home directory is not writable, e.g. a service account)."""
     prebuilt = os.environ.get(GUARD_ENV)
     if prebuilt:
         if not Path(prebuilt).is_file():
             raise GuardBuildError(f"{GUARD_ENV}={prebuilt} does not exist")
         return Path(prebuilt)
     digest = hashlib.sha256(GUARD_SOURCE.read_bytes()).hexdigest()[:16]
-    target = _cache_dir() / f"equipment_guard-{digest}.so"
+    try:
+        directory = _cache_dir()
+    except OSError:
+        if fallback_dir is None:
+            raise
+        directory = fallback_dir
+    target = directory / f"equipment_guard-{digest}.so"
     if not target.exists():
         build_guard(target)
     return target

@@ -53,6 +53,23 @@ class TerminalBudgets:
         return True
 
 
+def admit(budgets: TerminalBudgets | None, accepted: list, rejects: dict) -> list:
+    """Ingest's (msg, item, equipment_id) entries within their terminals' budgets, events first (a
+    terminal's trapped event is charged before its own states); the rest go to rejects as rate_limited."""
+    events = [a for a in accepted if a[0].kind == "event"]
+    ordered = events + [a for a in accepted if a[0].kind != "event"] if events else accepted
+    if budgets is None:
+        return ordered
+    allow, out = budgets.allow, []
+    for entry in ordered:
+        msg, item = entry[0], entry[1]
+        if allow(msg.terminal_id, msg.kind, item.received):
+            out.append(entry)
+        else:
+            rejects.setdefault(REASON, []).append(msg.terminal_id)
+    return out
+
+
 def from_config(app_config) -> TerminalBudgets:
     return TerminalBudgets(states=Budget.parse(app_config.get("TERMINAL_STATE_BUDGET", "20/100")),
                            events=Budget.parse(app_config.get("TERMINAL_EVENT_BUDGET", "20/300")))

@@ -120,7 +120,7 @@ class Ingestor:
         rejects: dict[str, list] = {}
         accepted = self._validate(batch, rejects)
         accepted = self._bind_terminals(accepted, rejects)
-        accepted = self._within_budget(accepted, rejects)
+        accepted = budget.admit(self.budgets, accepted, rejects)
         if accepted:
             new_events = self._store_history(accepted, result)
             self._update_units(accepted, new_events, result)
@@ -160,22 +160,6 @@ class Ingestor:
                 rejects.setdefault("revoked_terminal", []).append(msg.terminal_id)
             else:
                 out.append((msg, item, entry[0]))
-        return out
-
-    def _within_budget(self, accepted, rejects):
-        """Events first (a terminal's trapped event is charged before its own states), then the rest;
-        what a terminal sends beyond its budget is rejected as rate_limited."""
-        events = [a for a in accepted if a[0].kind == "event"]
-        ordered = events + [a for a in accepted if a[0].kind != "event"] if events else accepted
-        if self.budgets is None:
-            return ordered
-        allow, out = self.budgets.allow, []
-        for entry in ordered:
-            msg, item, _eid = entry
-            if allow(msg.terminal_id, msg.kind, item.received):
-                out.append(entry)
-            else:
-                rejects.setdefault(budget.REASON, []).append(msg.terminal_id)
         return out
 
     # -- history -----------------------------------------------------------------------------------

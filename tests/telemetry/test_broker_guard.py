@@ -186,3 +186,13 @@ def test_cli_builds_the_plugin_and_prints_the_conf_lines_for_an_operators_broker
     monkeypatch.setenv(brokerguard.GUARD_ENV, str(target))  # a prebuilt plugin, as on a host without cc
     with LocalMosquitto(tmp_path / "m") as started:
         assert f"Loading plugin: {target}" in started.log_tail(50)
+
+
+def test_the_plugin_is_built_beside_the_broker_when_home_is_not_writable(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # mkdir under a file fails like a read-only home
+    monkeypatch.delenv(brokerguard.GUARD_ENV, raising=False)
+    with LocalMosquitto(tmp_path / "m") as started:
+        built = list((tmp_path / "m").glob("equipment_guard-*.so"))
+        assert len(built) == 1 and f"Loading plugin: {built[0]}" in started.log_tail(50)
