@@ -125,10 +125,19 @@ def chart(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _no_nan(value):
+    """Strict JSON: a figure with nothing to measure (no surge in this scenario, one seed) is null."""
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nan(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
+
+
 def write(results: dict, out: Path, *, setup: runner.Setup, seeds: int) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     meta = {"seeds": seeds, "setup": asdict(setup), "results": results}
-    (out / "rescue_results.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    (out / "rescue_results.json").write_text(json.dumps(_no_nan(meta), indent=1, ensure_ascii=False) + "\n")
     (out / "rescue_table.md").write_text(table(results) + "\n", encoding="utf-8")
     try:
         chart(results, out / "rescue.png")

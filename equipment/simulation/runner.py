@@ -114,8 +114,18 @@ def interval(values) -> tuple[float, float, float]:
     return float(arr.mean()), float(arr.mean() - half), float(arr.mean() + half)
 
 
+SHARES = ("within_15", "within_30", "level1", "level2", "brigade", "called_119", "cross_company",
+          "surge_within_30")
+
+
+def _clip(key: str, ci: tuple) -> tuple:
+    """A t-interval can leave a share's [0, 1] (or go below 0 km) with few seeds: clip it to what is possible."""
+    high = 1.0 if key in SHARES else math.inf
+    return tuple(v if v != v else min(max(v, 0.0), high) for v in ci)
+
+
 def aggregate(rows: list[dict]) -> dict:
-    out = {k: interval([r[k] for r in rows]) for k in rows[0] if k != "crews"}
+    out = {k: _clip(k, interval([r[k] for r in rows])) for k in rows[0] if k != "crews"}
     out["crews"] = rows[0]["crews"]
     out["seeds"] = len(rows)
     return out

@@ -79,6 +79,10 @@ def test_surge_puts_forty_entrapments_in_one_district_at_19():
     assert hours.min() >= 19 and hours.max() <= 20.5
 
 
+def _strict(constant):
+    raise AssertionError(f"{constant} is not JSON")
+
+
 def test_cli_writes_table_chart_and_json(tmp_path, monkeypatch):
     from equipment.simulation.cli import rescue_command
     out = tmp_path / "sim"
@@ -86,7 +90,7 @@ def test_cli_writes_table_chart_and_json(tmp_path, monkeypatch):
                                               "--false-alarms", "0,0.3", "--seeds", "2", "--days", "3",
                                               "--jobs", "1", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    data = json.loads((out / "rescue_results.json").read_text())
+    data = json.loads((out / "rescue_results.json").read_text(), parse_constant=_strict)
     assert set(data["results"]) == {"ladder/normal/fa0", "ladder/normal/fa30", "eta(10)/normal/fa0",
                                     "eta(10)/normal/fa30"}
     assert (out / "rescue.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
