@@ -90,6 +90,7 @@ def test_a_flooding_terminal_is_limited_and_a_trapped_event_still_opens_within_2
     finally:
         flood.kill()
         flood.wait(10)
+    print(f"trapped event -> incident under a {FLOOD}-state flood: {latency * 1000:.0f} ms")
     assert opened, "the trapped event never opened an incident"
     assert latency < 2.0, f"trapped event took {latency:.2f}s under a flood"
     assert wait_until(lambda: _rejects(live, "rate_limited") > before + 100)
