@@ -11,6 +11,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from equipment.telemetry import brokerctl
+from equipment.web.metrics import REGISTRY
 from tests.telemetry.conftest import wait_until
 from tests.telemetry.test_live import IDLE, _incidents, _payload, _rejects, _states
 
@@ -94,6 +95,8 @@ def test_a_flooding_terminal_is_limited_and_a_trapped_event_still_opens_within_2
     assert opened, "the trapped event never opened an incident"
     assert latency < 2.0, f"trapped event took {latency:.2f}s under a flood"
     assert wait_until(lambda: _rejects(live, "rate_limited") > before + 100)
+    counted = REGISTRY.get_sample_value("equipment_telemetry_rejects_total", {"reason": "rate_limited"})
+    assert counted and counted > 100  # the consumer's Prometheus counter, by reason
     # the flooder got its burst and its rate, not its flood
     assert _states(live, flooder["terminal_id"]) < 100 + 20 * 10 + 50
     caller.disconnect()
