@@ -108,6 +108,10 @@ def last_event_id() -> int:
     return db.session.scalar(select(func.max(IncidentEvent.id))) or 0
 
 
+def event_ids_since(after: int) -> list[int]:
+    return list(db.session.scalars(select(IncidentEvent.id).where(IncidentEvent.id > after)))
+
+
 def changes_since(cursor: int, *, lookback: int = 0, limit: int = 200) -> list[tuple[int, int, str]]:
     """(event id, incident id, kind) after the cursor; the lookback catches ids committed out of order."""
     stmt = (select(IncidentEvent.id, IncidentEvent.incident_id, IncidentEvent.kind)
