@@ -185,3 +185,31 @@ def _sqlite_within(where, params, radius_m, limit) -> list[Candidate]:
     rows = db.session.execute(text(sql), {**params, **_box(params["lat"], params["lon"], radius_m),
                                           "k": limit}).all()
     return [Candidate(r[0], r[1], float(r[2])) for r in rows]
+
+
+# --- the console's choice list ----------------------------------------------------------------------
+
+ROAD_FACTOR = 1.3  # streets are longer than the straight line
+
+
+def eta_minutes(distance_m: float | None) -> int | None:
+    """A rough drive time for the dispatcher's choice (CREW_ETA_KMH, default 25 km/h in city traffic)."""
+    from equipment.emergency import config
+    if distance_m is None or distance_m != distance_m:
+        return None
+    kmh = config.setting("CREW_ETA_KMH", 25.0)
+    return max(1, round(distance_m * ROAD_FACTOR / 1000 / kmh * 60))
+
+
+def able_near(*, lat: float | None, lon: float | None, contracted_org_id: int | None,
+              limit: int = 6) -> list[Candidate]:
+    """The nearest able crews of any unit, with the contracted unit's nearest always among them."""
+    if lat is None or lon is None:
+        stmt = select(CrewMember).where(CrewMember.org_id == contracted_org_id, CrewMember.on_duty.is_(True),
+                                        text(BUSY_SQL.replace("c.id", "crew_members.id"))).limit(limit)
+        return [Candidate(c.id, c.org_id, float("nan")) for c in db.session.scalars(stmt)]
+    found = {c.crew_id: c for c in nearest_crews(lat=lat, lon=lon, limit=limit)}
+    if contracted_org_id is not None:
+        for c in nearest_crews(lat=lat, lon=lon, org_id=contracted_org_id, limit=2):
+            found.setdefault(c.crew_id, c)
+    return sorted(found.values(), key=lambda c: c.distance_m)

@@ -28,7 +28,7 @@ def incident_brief(incident: Incident) -> dict:
         "registration_code": unit.registration_code, "equipment_id": unit.id,
         "attributes": unit.attributes or {},
         "user_unit": _org(user_org), "maintenance_unit": _org(maint),
-        "crew_url": f"{base}/crew", "console_url": f"{base}/console",
+        "crew_url": f"{base}/crew/jobs/{incident.id}", "console_url": f"{base}/console",
     }
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from equipment.auth.service import require_actor
+from equipment.core.errors import InvalidState
 from equipment.core import ratelimit
 from equipment.emergency import crews, metrics, queries, schemas, service, stream  # noqa: F401  (gauges)
 from equipment.emergency.models import CAUSES
@@ -56,19 +57,45 @@ def console_action(incident_id, action):
     actor = require_actor("dispatcher")
     data = _json_or_form()
     if action == "dispatch":  # the schema bounds crew_id: "abc" or 2**40 is a 422, not a 500
-        incident = service.dispatch_incident(actor=actor, incident_id=incident_id,
-                                             crew_id=_clean(schemas.DispatchIn, data).get("crew_id"))
+        incident = _console_dispatch(actor, incident_id, _clean(schemas.ConsoleDispatchIn, data))
     elif action == "escalate":
-        incident = service.escalate_incident(actor=actor, incident_id=incident_id)
+        reason = _reason(data)
+        incident = service.escalate_incident(actor=actor, incident_id=incident_id, reason=reason)
     else:
-        body = _clean(schemas.TransitionIn, data)
+        body = _clean(schemas.TransitionIn, {k: v for k, v in data.items() if k != "reason"})
+        if action in REASONED:  # a desk closing an incident without a rescue says why
+            body["notes"] = _reason(data)
         incident = service.transition(actor=actor, incident_id=incident_id, action=action, **body)
     return schemas.IncidentOut().dump(queries.view(incident))
+
+
+REASONED = ("false_alarm", "cancel")
+
+
+def _reason(data: dict) -> str:
+    reason = (data.get("reason") or data.get("notes") or "").strip()
+    return schemas.ReasonIn().load({"reason": reason} if reason else {})["reason"]
+
+
+def _console_dispatch(actor, incident_id: int, body: dict):
+    """No silent reassignment: withdrawing a crew's pending offer needs the dispatcher's confirmation."""
+    offer = queries.current_offer(incident_id)
+    if offer is not None and offer.status == "offered" and not body.get("reassign"):
+        crew = crews.get_crew(offer.crew_id)
+        raise InvalidState(f"Already offered to {crew.name}; confirm to reassign / 已派给{crew.name}，确认后改派",
+                           details={"crew": [crew.name]}, code="offer_pending")
+    return service.dispatch_incident(actor=actor, incident_id=incident_id, crew_id=body.get("crew_id"))
 
 
 @bp.route("/console/crews")
 def console_crews():
     return {"items": schemas.CrewOut(many=True).dump(queries.on_duty_crews(actor=require_actor(*DESK)))}
+
+
+@bp.route("/console/incidents/<int:incident_id>/crews")
+def console_crew_choices(incident_id):
+    choices = queries.crew_choices(actor=require_actor(*DESK), incident_id=incident_id)
+    return {"items": schemas.CrewChoiceOut(many=True).dump(choices)}
 
 
 @bp.route("/api/v1/incidents/stream")
@@ -81,17 +108,56 @@ def live():
 @bp.route("/crew")
 def crew_page():
     actor = require_actor("crew")
-    return render_template("emergency/crew.html", me=crews.crew_of(actor), jobs=queries.crew_jobs(actor=actor),
-                           causes=CAUSES)
+    jobs = queries.crew_jobs(actor=actor)
+    focus = request.args.get("job", type=int)
+    return render_template("emergency/crew.html", me=crews.crew_of(actor), jobs=jobs, causes=CAUSES,
+                           decline_reasons=DECLINE_REASONS, focus=focus,
+                           focus_gone=focus is not None and focus not in {j["id"] for j in jobs})
+
+
+@bp.route("/crew/jobs")
+def crew_jobs_fragment():
+    """The job cards alone: the page swaps them in when the stream says something changed."""
+    actor = require_actor("crew")
+    return render_template("emergency/_crew_jobs.html", jobs=queries.crew_jobs(actor=actor), causes=CAUSES,
+                           decline_reasons=DECLINE_REASONS, focus=None)
+
+
+@bp.route("/crew/jobs/<int:incident_id>")
+def crew_job_link(incident_id):
+    """The link in the crew's notification: after the login (if needed) it lands on this job."""
+    require_actor("crew")
+    return redirect(f"/crew?job={incident_id}#job-{incident_id}")
 
 
 @bp.route("/crew/jobs/<int:incident_id>/<action>", methods=["POST"])
 def crew_action(incident_id, action):
     actor = require_actor("crew")
     queries.get_incident(actor=actor, incident_id=incident_id)  # someone else's job is 404
-    body = _clean(schemas.TransitionIn, request.form.to_dict())
-    service.transition(actor=actor, incident_id=incident_id, action=action, **body)
-    return redirect("/crew")
+    form = request.form.to_dict()
+    if action == "decline":
+        service.decline_offer(actor=actor, incident_id=incident_id, reason=_reason(form))
+    else:
+        body = _clean(schemas.TransitionIn, form)
+        if action in REASONED:
+            body["notes"] = _reason(form)
+        service.transition(actor=actor, incident_id=incident_id, action=action, **body)
+    if request.accept_mimetypes.best == "application/json":  # the page's own submit: no reload
+        return {"ok": True}
+    return redirect(f"/crew?job={incident_id}")
+
+
+DECLINE_REASONS = ("decline.far", "decline.busy", "decline.vehicle", "decline.other")
+LOGIN_FIRST = {"emergency_pages.console", "emergency_pages.crew_page", "emergency_pages.crew_job_link",
+               "emergency_pages.stats_page"}
+
+
+@bp.before_request
+def _login_first():
+    """A page opened without a session (a notification link, a bookmark) goes to the login and back."""
+    if request.method == "GET" and request.endpoint in LOGIN_FIRST and g.get("actor") is None:
+        return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
+    return None
 
 
 @bp.route("/crew/duty", methods=["POST"])

@@ -72,6 +72,7 @@ def view(incident: Incident, *, with_events: bool = False) -> dict:
         "allowed_actions": allowed_actions(incident.status), "location": lat_lon(unit.location),
         "rescue_code": unit.rescue_code, "device_code": unit.device_code,
         "registration_code": unit.registration_code, "unit_address": unit.address,
+        "family": unit.family, "kind": getattr(incident, "kind", None) or "rescue",
         "accept_deadline": offer.accept_deadline if offer and offer.status == "offered" else None,
         "offer_status": offer.status if offer else None,
         "crew": {"id": crew.id, "name": crew.name, "phone": crew.phone, "org_id": crew.org_id,
@@ -102,6 +103,27 @@ def on_duty_crews(*, actor: Actor, limit: int = 2000) -> list[dict]:
             .order_by(CrewMember.id).limit(limit))
     return [{"id": c.id, "name": c.name, "org_id": c.org_id, "phone": c.phone, "location": lat_lon(c.location),
              "position_at": c.position_at} for c in db.session.scalars(stmt)]
+
+
+def crew_choices(*, actor: Actor, incident_id: int) -> list[dict]:
+    """The console's list for a manual assignment: the nearest able crews with distance, unit and ETA."""
+    from equipment.registry import service as registry
+    if actor.role not in DESK:
+        raise Forbidden("Only the dispatch desk assigns crews")
+    incident = get_incident(actor=actor, incident_id=incident_id)
+    loc = lat_lon(registry.load_equipment(incident.equipment_id).location) or {}
+    found = crews.able_near(lat=loc.get("lat"), lon=loc.get("lon"), contracted_org_id=incident.maintenance_org_id)
+    out = []
+    for cand in found:
+        crew = db.session.get(CrewMember, cand.crew_id)
+        known = cand.distance_m == cand.distance_m  # NaN: the unit has no position
+        out.append({"id": crew.id, "name": crew.name, "phone": crew.phone, "org_id": crew.org_id,
+                    "org_name": registry.get_organization(crew.org_id).name,
+                    "contracted": crew.org_id == incident.maintenance_org_id,
+                    "distance_m": round(cand.distance_m) if known else None,
+                    "eta_min": crews.eta_minutes(cand.distance_m) if known else None,
+                    "position_at": crew.position_at, "status": "idle"})
+    return out
 
 
 def last_event_id() -> int:

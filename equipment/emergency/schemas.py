@@ -45,6 +45,29 @@ class DispatchIn(Strict):
     crew_id = Id(strict=False, load_default=None, allow_none=True)
 
 
+class ConsoleDispatchIn(DispatchIn):
+    reassign = fields.Boolean(load_default=False)  # the dispatcher confirmed withdrawing a pending offer
+
+
+class ReasonIn(Strict):
+    """误报 / 撤销 / 升级 from the console and 拒单 from a crew: always with a reason."""
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                           error_messages={"required": "a reason is required / 请填写原因"})
+
+
+class CrewChoiceOut(Schema):
+    id = fields.Integer()
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    org_id = fields.Integer()
+    org_name = fields.String()
+    contracted = fields.Boolean()
+    distance_m = fields.Integer(allow_none=True)
+    eta_min = fields.Integer(allow_none=True)
+    position_at = fields.DateTime(allow_none=True)
+    status = fields.String()
+
+
 class PointOut(Schema):
     lat = fields.Float(allow_nan=False)
     lon = fields.Float(allow_nan=False)
@@ -74,6 +97,8 @@ class IncidentOut(Schema):
     equipment_id = fields.Integer()
     status = fields.String()
     source = fields.String()
+    kind = fields.String(dump_default="rescue")  # rescue 困人 | fault 故障
+    family = fields.String(allow_none=True)  # the unit's equipment family: elevator, pressure_vessel, ...
     reason = fields.String(allow_none=True)
     caller_phone = fields.String(allow_none=True)
     level = fields.Integer()

@@ -145,7 +145,7 @@ def dispatch_incident(*, actor: Actor, incident_id: int, crew_id: int | None = N
     if incident.status not in ("reported", "dispatched"):
         raise InvalidState(f"Cannot dispatch an incident that is {incident.status}",
                            details={"status": [incident.status]})
-    dispatch.cancel_offers(incident.id, now=now)
+    _withdraw(incident, now=now, actor=actor)
     if crew_id is not None:
         dispatch.offer_to(incident, crews.get_crew(crew_id), level=min(incident.level, 2), now=now, actor=actor)
     else:
@@ -153,8 +153,18 @@ def dispatch_incident(*, actor: Actor, incident_id: int, crew_id: int | None = N
     return incident
 
 
+def _withdraw(incident: Incident, *, now: dt.datetime, actor: Actor) -> None:
+    """Pending offers are withdrawn in the open: the timeline names the crew, whose page drops the job."""
+    from equipment.emergency import dispatch, queries
+    offer = queries.current_offer(incident.id)
+    if offer is not None and offer.status == "offered":
+        timeline.record(incident.id, "withdrawn", actor=actor, at=now, crew_id=offer.crew_id, level=offer.level)
+    dispatch.cancel_offers(incident.id, now=now)
+
+
 @atomic
-def escalate_incident(*, actor: Actor, incident_id: int, now: dt.datetime | None = None) -> Incident:
+def escalate_incident(*, actor: Actor, incident_id: int, reason: str | None = None,
+                      now: dt.datetime | None = None) -> Incident:
     """One level up: pending offers are withdrawn; level 3 calls the fire brigade."""
     from equipment.emergency import dispatch
     _desk(actor)
@@ -163,9 +173,9 @@ def escalate_incident(*, actor: Actor, incident_id: int, now: dt.datetime | None
     if incident.status not in ("reported", "dispatched", "accepted", "on_site") or incident.fire_notified_at:
         raise InvalidState("Nothing left to escalate to", details={"status": [incident.status],
                                                                    "level": [incident.level]})
-    timeline.record(incident.id, "escalated", actor=actor, at=now, level=incident.level + 1)
+    timeline.record(incident.id, "escalated", actor=actor, at=now, level=incident.level + 1, reason=reason)
     if incident.status in ("reported", "dispatched"):
-        dispatch.cancel_offers(incident.id, now=now)
+        _withdraw(incident, now=now, actor=actor)
         dispatch.offer_next(incident, level=min(incident.level + 1, 3), now=now, actor=actor)
     else:  # a crew is on the job: more hands come from the brigade
         dispatch.call_fire_brigade(incident, now=now, actor=actor, why="escalated")
@@ -212,3 +222,23 @@ def report_public(*, tag: str, kind: str, caller_phone: str | None = None) -> tu
         raise Invalid("Unknown report", details={"kind": ["trapped or fault"]})
     return open_incident(equipment_id=unit.id, source="public", reason=reason, caller_phone=caller_phone,
                          actor=PUBLIC)
+
+
+@atomic
+def decline_offer(*, actor: Actor, incident_id: int, reason: str, now: dt.datetime | None = None) -> Incident:
+    """The crew turns the offer down (拒单) with a reason; the next able crew is offered it at once."""
+    from equipment.emergency import crews, dispatch
+    if not (reason or "").strip():
+        raise Invalid("A reason is required to decline", details={"reason": ["required / 请填写拒单原因"]})
+    now = now or utcnow()
+    incident = _locked(incident_id)
+    crew = crews.crew_of(actor) if actor.role == "crew" else None
+    offer = dispatch.active_offer(incident.id, crew.id, statuses=("offered",)) if crew else None
+    if offer is None:
+        raise InvalidState("No open offer to decline / 没有待接的派单", details={"status": [incident.status]})
+    offer.status, offer.responded_at = "declined", now
+    timeline.record(incident.id, "declined", actor=actor, at=now, crew_id=crew.id, crew_name=crew.name,
+                    level=offer.level, reason=reason.strip())
+    if incident.status == "dispatched" and dispatch.active_offer(incident.id) is None:
+        dispatch.offer_next(incident, level=offer.level, now=now)
+    return incident

@@ -70,7 +70,8 @@ def test_trapped_event_on_the_broker_reaches_the_console(live):  # noqa: F811
             expect(console.locator(f"#inc-{incident_id}")).to_contain_text(s["first_name"])
             client.disconnect()
 
-            console.locator(f"#inc-{incident_id} button[data-action=dispatch]").click()
+            console.locator(f"#inc-{incident_id} button[data-action=dispatch]").click()  # 改派, confirmed
+            console.click("#confirm-ok")
             expect(console.locator(f"#inc-{incident_id}")).to_contain_text(s["second_name"], timeout=3000)
             crew_page = browser.new_context().new_page()
             _login(crew_page, server.url, s["second_user"])

@@ -88,7 +88,10 @@ def test_console_live_dispatch_and_crew_page(live_app):
         expect(row.locator(".timer")).to_have_count(2)
         expect(row).to_contain_text(s["first_name"])
 
-        row.locator("button[data-action=dispatch]").click()  # withdraw the first offer, offer the next crew
+        # 改派: withdrawing the first crew's offer asks first (no silent reassignment), then offers the next
+        row.locator("button[data-action=dispatch]").click()
+        expect(console.locator("#confirm-text")).to_contain_text(s["first_name"])
+        console.click("#confirm-ok")
         expect(row).to_contain_text(s["second_name"], timeout=3000)
         console.screenshot(path=os.path.join(tempfile.gettempdir(), "console.png"), full_page=True)
 

@@ -1,4 +1,5 @@
-/* Dispatcher console: live list + map over server-sent events, alerts, deadline timers, one-click actions. */
+/* Dispatcher console: live list + map from the server-sent events, alerts for new open incidents only,
+   deadline timers, the nearest able crews for a manual assignment, confirmations with a reason. */
 (function () {
   "use strict";
   var root = document.getElementById("console");
@@ -8,12 +9,16 @@
   var OPEN = ["reported", "dispatched", "accepted", "on_site", "released"];
   var map = new window.IncidentMap(document.getElementById("map"), root.dataset.tileUrl);
   var tbody = document.querySelector("#incidents tbody");
+  var dialog = document.getElementById("confirm-dialog");
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { if (k === "class") e.className = attrs[k]; else e.setAttribute(k, attrs[k]); });
     if (text !== undefined && text !== null) e.textContent = text;
     return e;
+  }
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k] !== undefined ? values[k] : ""; });
   }
 
   function beep() {  /* WebAudio: two short tones; browsers allow sound after the first click on the page */
@@ -29,22 +34,34 @@
   }
   document.addEventListener("click", function () { if (!audio) { try { audio = new AudioContext(); } catch (e) {} } }, { once: true });
 
+  function isOpen(inc) { return OPEN.indexOf(inc.status) >= 0; }
+
   function alertNew(inc) {
+    if (!isOpen(inc)) return;  /* a closed incident never alerts, however late its news arrives */
     beep();
     var b = el("div", { "class": "alert-banner", id: "alert-" + inc.id },
-      "!! 96333 #" + inc.id + " " + (inc.address || "") + " (" + (T.source[inc.source] || inc.source) + ")");
+      "96333 #" + inc.id + " " + (T.kind[inc.kind] || "") + " " + (inc.address || "") + "（" + (T.source[inc.source] || inc.source) + "）");
     document.body.appendChild(b);
     setTimeout(function () { b.remove(); }, 8000);
     document.title = "(!) " + document.title.replace(/^\(!\) /, "");
   }
+  window.addEventListener("focus", function () { document.title = document.title.replace(/^\(!\) /, ""); });
 
-  function remaining(iso) {
-    if (!iso) return null;
-    return Math.round((new Date(iso).getTime() - Date.now()) / 1000);
-  }
   function fmt(s) {
-    var neg = s < 0, a = Math.abs(s), m = Math.floor(a / 60), r = a % 60;
-    return (neg ? "-" : "") + m + ":" + (r < 10 ? "0" : "") + r;
+    var a = Math.abs(s), m = Math.floor(a / 60), r = a % 60;
+    return (s < 0 ? "-" : "") + m + ":" + (r < 10 ? "0" : "") + r;
+  }
+
+  function offerActive(inc) { return inc.offer_status === "offered" || inc.offer_status === "accepted"; }
+
+  /* What the row says: never "dispatched" when no crew holds the job. */
+  function phase(inc) {
+    if (inc.status === "reported" || inc.status === "dispatched") {
+      if (inc.offer_status === "offered") return { text: T.status.dispatched + " · " + T.awaiting, cls: "dispatched" };
+      if (inc.status === "dispatched")
+        return { text: T.no_crew + (inc.fire_notified_at ? " · " + T.fire_notified : ""), cls: "no_crew" };
+    }
+    return { text: (T.status[inc.status] || inc.status) + (inc.fire_notified_at ? " · " + T.fire_notified : ""), cls: inc.status };
   }
 
   function timers(inc) {
@@ -57,49 +74,64 @@
 
   function tick() {
     document.querySelectorAll(".timer").forEach(function (t) {
-      var s = remaining(t.dataset.deadline);
+      var s = Math.round((new Date(t.dataset.deadline).getTime() - Date.now()) / 1000);
       t.textContent = (t.dataset.kind === "accept" ? T.accept_by : T.arrive_by) + " " + (s < 0 ? T.overdue + " " : "") + fmt(s);
       t.classList.toggle("late", s < 0);
     });
   }
 
-  function button(inc, action, extra) {
-    var b = el("button", { type: "button", "data-action": action, "data-id": inc.id, "class": action === "escalate" ? "danger" : "" },
-      T.action[action] || action);
-    b.addEventListener("click", function (ev) { ev.stopPropagation(); act(inc.id, action, extra && extra()); });
+  function button(label, action, id, cls, onclick) {
+    var b = el("button", { type: "button", "data-action": action, "data-id": id, "class": cls || "" }, label);
+    b.addEventListener("click", function (ev) { ev.stopPropagation(); onclick(); });
     return b;
   }
 
   function actions(inc) {
-    var td = el("td", { "class": "actions" });
-    if (inc.status === "reported" || inc.status === "dispatched") td.appendChild(button(inc, "dispatch"));
-    if (OPEN.indexOf(inc.status) >= 0 && inc.status !== "released" && !inc.fire_notified_at) td.appendChild(button(inc, "escalate"));
+    var td = el("td", { "class": "actions" }), id = inc.id;
+    if (inc.status === "reported" || inc.status === "dispatched") {
+      if (inc.offer_status === "offered")
+        td.appendChild(button(T.action.reassign, "dispatch", id, "", function () { reassign(inc, null); }));
+      else td.appendChild(button(T.action.dispatch, "dispatch", id, "", function () { act(id, "dispatch", {}); }));
+    }
+    if (isOpen(inc) && inc.status !== "released" && !inc.fire_notified_at)
+      td.appendChild(button(T.action.escalate, "escalate", id, "danger", function () { withReason(inc, "escalate"); }));
     (inc.allowed_actions || []).forEach(function (a) {
       if (a === "close") {
-        var sel = el("select", { "data-cause-for": inc.id });
+        var sel = el("select", { "data-cause-for": id });
+        sel.appendChild(el("option", { value: "", disabled: "", selected: "" }, T.choose_cause));
         causes.forEach(function (c) { sel.appendChild(el("option", { value: c }, T.cause[c] || c)); });
         sel.addEventListener("click", function (ev) { ev.stopPropagation(); });
         td.appendChild(sel);
-        td.appendChild(button(inc, "close", function () { return { cause: sel.value }; }));
+        td.appendChild(button(T.action.close, "close", id, "", function () {
+          if (!sel.value) { sel.focus(); sel.classList.add("invalid"); return; }
+          act(id, "close", { cause: sel.value });
+        }));
+      } else if (a === "false_alarm" || a === "cancel") {
+        td.appendChild(button(T.action[a], a, id, "secondary", function () { withReason(inc, a); }));
       } else if (a !== "accept" || inc.offer_status === "offered") {
-        td.appendChild(button(inc, a));
+        td.appendChild(button(T.action[a] || a, a, id, "", function () { act(id, a, {}); }));
       }
     });
     return td;
   }
 
   function row(inc) {
-    var tr = el("tr", { id: "inc-" + inc.id, "data-status": inc.status });
+    var ph = phase(inc), tr = el("tr", { id: "inc-" + inc.id, "data-status": inc.status, "data-phase": ph.cls, "data-kind": inc.kind || "rescue" });
     if (inc.arrival_overdue) tr.classList.add("overdue");
     if (inc.id === selected) tr.classList.add("selected");
     tr.appendChild(el("td", {}, "#" + inc.id));
-    var unit = el("td");
-    unit.appendChild(el("div", {}, inc.address || ""));
+    var unit = el("td"), head = el("div");
+    head.appendChild(el("span", { "class": "kind " + (inc.kind || "rescue") }, T.kind[inc.kind || "rescue"]));
+    head.appendChild(el("span", { "class": "family" }, T.family[inc.family] || ""));
+    if (inc.verified === false) head.appendChild(el("span", { "class": "kind unverified" }, T.unverified));
+    head.appendChild(document.createTextNode(" " + (inc.address || "")));
+    unit.appendChild(head);
     unit.appendChild(el("small", { "class": "muted" }, [inc.rescue_code ? "96333 " + inc.rescue_code : "", T.source[inc.source] || inc.source,
       inc.caller_phone ? T.caller + " " + inc.caller_phone : "", inc.signals > 1 ? "×" + inc.signals : ""].filter(Boolean).join(" · ")));
     tr.appendChild(unit);
-    tr.appendChild(el("td", {}, "L" + inc.level + (inc.crew ? " · " + inc.crew.name : "")));
-    var st = el("td"); st.appendChild(el("span", { "class": "istatus " + inc.status }, T.status[inc.status] || inc.status));
+    var holds = offerActive(inc) || ["accepted", "on_site", "released"].indexOf(inc.status) >= 0;
+    tr.appendChild(el("td", {}, "L" + inc.level + (inc.crew && holds ? " · " + inc.crew.name : "")));
+    var st = el("td"); st.appendChild(el("span", { "class": "istatus " + ph.cls }, ph.text));
     tr.appendChild(st);
     tr.appendChild(timers(inc));
     tr.appendChild(actions(inc));
@@ -112,6 +144,7 @@
       .sort(function (a, b) { return a.reported_at < b.reported_at ? 1 : -1; });
     var flashing = {};
     tbody.querySelectorAll("tr.new").forEach(function (tr) { flashing[tr.id] = true; });
+    if (tbody.contains(document.activeElement) && document.activeElement.tagName === "SELECT") return;  /* picking a cause */
     tbody.textContent = "";
     list.forEach(function (inc) { var tr = row(inc); if (flashing[tr.id]) tr.classList.add("new"); tbody.appendChild(tr); });
     document.getElementById("count").textContent = list.length;
@@ -120,25 +153,78 @@
   }
 
   function upsert(inc, isNew) {
-    if (OPEN.indexOf(inc.status) < 0) delete incidents[inc.id]; else incidents[inc.id] = inc;
+    if (!isOpen(inc)) delete incidents[inc.id]; else incidents[inc.id] = inc;
     render();
-    if (isNew) { var tr = document.getElementById("inc-" + inc.id); if (tr) tr.classList.add("new"); alertNew(inc); }
-    if (inc.id === selected) history(inc.id);
+    if (isNew && isOpen(inc)) { var tr = document.getElementById("inc-" + inc.id); if (tr) tr.classList.add("new"); alertNew(inc); }
+    if (inc.id === selected) { history(inc.id); choices(inc.id); }
   }
 
-  function select(id) {
-    selected = id; render(); history(id);
-  }
+  function select(id) { selected = id; render(); history(id); choices(id); }
 
   function history(id) {
     fetch("/api/v1/incidents/" + id, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (inc) {
       var ol = document.getElementById("history"); ol.textContent = "";
       document.getElementById("history-title").textContent = "#" + id;
       (inc.events || []).forEach(function (e) {
-        var d = new Date(e.at), extra = e.data.channel || e.data.crew_name || e.data.cause || e.data.source || e.data.error || "";
-        ol.appendChild(el("li", {}, d.toLocaleTimeString() + " " + (T.status[e.kind] || e.kind) + " · " + e.actor_name + (extra ? " · " + extra : "")));
+        var d = new Date(e.at), x = e.data || {};
+        var extra = x.crew_name || (x.cause && T.cause[x.cause]) || x.reason || x.notes || x.to || "";
+        ol.appendChild(el("li", {}, d.toLocaleTimeString("zh-CN", { hour12: false }) + " " + (T.ev[e.kind] || T.status[e.kind] || e.kind) +
+          " · " + e.actor_name + (extra ? " · " + extra : "")));
       });
     });
+  }
+
+  function choices(id) {
+    var ol = document.getElementById("choices"), inc = incidents[id];
+    document.getElementById("choices-title").textContent = "#" + id;
+    ol.textContent = "";
+    if (!inc || !(inc.status === "reported" || inc.status === "dispatched")) return;
+    fetch("/console/incidents/" + id + "/crews", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (j) {
+      ol.textContent = "";
+      if (!(j.items || []).length) { ol.appendChild(el("li", { "class": "muted" }, T.none_nearby)); return; }
+      j.items.forEach(function (c) {
+        var li = el("li", { "data-crew": c.id }), what = el("div");
+        what.appendChild(el("strong", {}, c.name || ("#" + c.id)));
+        if (c.contracted) what.appendChild(el("span", { "class": "tag" }, T.contracted));
+        what.appendChild(el("span", { "class": "muted" }, " " + c.org_name));
+        li.appendChild(what);
+        li.appendChild(el("small", {}, [T.idle, c.distance_m !== null ? (c.distance_m / 1000).toFixed(1) + " " + T.km : "",
+          c.eta_min !== null ? T.eta + " " + c.eta_min + " " + T.minutes : "",
+          c.position_at ? T.position_at + " " + new Date(c.position_at).toLocaleTimeString("zh-CN", { hour12: false }) : ""].filter(Boolean).join(" · ")));
+        li.appendChild(button(T.action.assign, "assign", id, "", function () { assign(inc, c); }));
+        ol.appendChild(li);
+      });
+    });
+  }
+
+  /* The one confirmation dialog: a question, and a reason when one is required. */
+  function confirmWith(text, needReason, then) {
+    var input = document.getElementById("confirm-reason");
+    document.getElementById("confirm-text").textContent = text;
+    document.getElementById("confirm-reason-label").hidden = !needReason;
+    input.value = ""; input.required = needReason;
+    dialog.returnValue = "";
+    dialog.onclose = function () { if (dialog.returnValue === "ok") then(input.value.trim()); };
+    dialog.showModal();
+    if (needReason) input.focus();
+  }
+  document.getElementById("confirm-back").addEventListener("click", function () { dialog.close("back"); });
+
+  function withReason(inc, action) {
+    confirmWith(fill(T.confirm[action], { id: inc.id }), true, function (reason) { act(inc.id, action, { reason: reason }); });
+  }
+
+  function currentCrew(inc) { return (inc.crew && inc.crew.name) || ""; }
+
+  function reassign(inc, crew) {
+    confirmWith(fill(T.confirm.reassign, { id: inc.id, crew: currentCrew(inc) }), false, function () {
+      act(inc.id, "dispatch", crew ? { crew_id: crew.id, reassign: true } : { reassign: true });
+    });
+  }
+
+  function assign(inc, crew) {
+    if (inc.offer_status === "offered") return reassign(inc, crew);
+    confirmWith(fill(T.confirm.assign, { id: inc.id, crew: crew.name }), false, function () { act(inc.id, "dispatch", { crew_id: crew.id }); });
   }
 
   function post(url, body) {
@@ -149,7 +235,7 @@
 
   function act(id, action, body) {
     post("/console/incidents/" + id + "/" + action, body).then(function (inc) { upsert(inc, false); })
-      .catch(function (err) { window.alert((err.error && err.error.message) || "error"); });
+      .catch(function (err) { window.alert((err.error && err.error.message) || "操作失败"); });
   }
 
   document.getElementById("new-incident").addEventListener("submit", function (ev) {
@@ -157,33 +243,31 @@
     var f = ev.target, body = {}, msg = document.getElementById("form-msg");
     ["rescue_code", "caller_phone", "reason"].forEach(function (k) { if (f[k].value) body[k] = f[k].value; });
     post("/console/incidents", body).then(function (inc) { msg.textContent = ""; f.reset(); upsert(inc, false); select(inc.id); })
-      .catch(function (err) { msg.textContent = (err.error && err.error.message) || "error"; });
+      .catch(function (err) { msg.textContent = (err.error && err.error.message) || "操作失败"; });
   });
 
   function loadCrews() {
     fetch("/console/crews", { credentials: "same-origin" }).then(function (r) { return r.json(); })
-      .then(function (j) { crews = j.items || []; render(); }).catch(function () {});
+      .then(function (j) { crews = j.items || []; map.update(Object.keys(incidents).map(function (k) { return incidents[k]; }), crews, selected); })
+      .catch(function () {});
   }
 
-  function connect() {
-    var live = document.getElementById("live");
-    var es = new EventSource("/api/v1/incidents/stream");
-    es.onopen = function () { live.classList.remove("off"); live.textContent = T.live; };
-    es.onerror = function () { live.classList.add("off"); live.textContent = T.offline; };
-    es.addEventListener("snapshot", function (ev) {
+  var live = document.getElementById("live");
+  new window.LiveStream({
+    onopen: function () { live.classList.remove("off"); live.textContent = T.live; },
+    onerror: function () { live.classList.add("off"); live.textContent = T.offline; },
+    snapshot: function (list) {
       var known = incidents; incidents = {};
-      JSON.parse(ev.data).forEach(function (inc) { incidents[inc.id] = inc; });
+      list.forEach(function (inc) { incidents[inc.id] = inc; });
       render();
       if (!firstSnapshot) Object.keys(incidents).forEach(function (k) { if (!known[k]) alertNew(incidents[k]); });
       firstSnapshot = false;
-    });
-    es.addEventListener("incident", function (ev) {
-      var inc = JSON.parse(ev.data);
+    },
+    incident: function (inc) {
+      live.classList.remove("off"); live.textContent = T.live;
       upsert(inc, !incidents[inc.id] && (inc.changes || []).indexOf("reported") >= 0);
-    });
-  }
-
-  connect();
+    }
+  });
   loadCrews();
   setInterval(loadCrews, 10000);
   setInterval(tick, 1000);

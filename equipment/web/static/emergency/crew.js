@@ -1,20 +1,22 @@
-/* Crew page: position report from the browser's geolocation, countdowns, refresh when jobs change. */
+/* Crew page: jobs update in place from the live stream (never a page reload, so a tap is never lost),
+   actions are sent without leaving the page, a new offer rings and vibrates, the position is reported. */
 (function () {
   "use strict";
   var csrf = document.getElementById("duty").dataset.csrf, msg = document.getElementById("position-msg");
+  var jobs = document.getElementById("jobs"), audio = null, refreshing = null, again = false;
 
   function send(lat, lon, acc) {
     return fetch("/crew/position", { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ lat: lat, lon: lon, accuracy_m: acc }) })
       .then(function (r) { return r.json(); })
-      .then(function (j) { msg.textContent = j.position_at ? new Date(j.position_at).toLocaleTimeString() : ""; });
+      .then(function (j) { msg.textContent = j.position_at ? new Date(j.position_at).toLocaleTimeString("zh-CN") : ""; });
   }
 
   function report() {
-    if (!navigator.geolocation) { msg.textContent = "no geolocation"; return; }
+    if (!navigator.geolocation) return;
     navigator.geolocation.getCurrentPosition(function (p) { send(p.coords.latitude, p.coords.longitude, p.coords.accuracy); },
-      function (e) { msg.textContent = e.message; }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
+      function () {}, { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
   }
   document.getElementById("report-position").addEventListener("click", report);
   /* while on duty, keep the dispatcher's picture fresh */
@@ -29,10 +31,90 @@
   }
   setInterval(tick, 1000); tick();
 
-  /* New offers arrive over the same live stream the console uses (scoped to this crew's jobs). */
+  function ring() {  /* a new offer: two tones and a vibration (both need a first tap on the page) */
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      [0, 0.3, 0.6].forEach(function (at) {
+        var o = audio.createOscillator(), g = audio.createGain();
+        o.frequency.value = 988; o.connect(g); g.connect(audio.destination);
+        g.gain.setValueAtTime(0.25, audio.currentTime + at);
+        o.start(audio.currentTime + at); o.stop(audio.currentTime + at + 0.2);
+      });
+    } catch (e) { /* no audio device: the banner and the vibration remain */ }
+    if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]);
+  }
+  document.addEventListener("click", function () { if (!audio) { try { audio = new AudioContext(); } catch (e) {} } }, { once: true });
+
+  function offered() {
+    var ids = {};
+    jobs.querySelectorAll(".job[data-offer=offered]").forEach(function (j) { ids[j.id] = true; });
+    return ids;
+  }
+
+  function busy() {  /* the crew is typing a reason or picking a cause: don't pull the form away */
+    var a = document.activeElement;
+    return (a && jobs.contains(a) && /INPUT|SELECT|TEXTAREA/.test(a.tagName)) || jobs.querySelector("details[open]");
+  }
+
+  /* Swap only the cards that changed; a card being filled in is left alone until it is sent. */
+  function apply(html) {
+    var before = offered(), box = document.createElement("div");
+    box.innerHTML = html;
+    var fresh = {}, order = [];
+    box.querySelectorAll(":scope > section").forEach(function (s) { fresh[s.id] = s; order.push(s); });
+    jobs.querySelectorAll(":scope > section").forEach(function (s) { if (!fresh[s.id]) s.remove(); });
+    order.forEach(function (s) {
+      var old = document.getElementById(s.id);
+      if (!old) jobs.appendChild(s);
+      else if (old.dataset.version !== s.dataset.version && !old.contains(document.activeElement)) old.replaceWith(s);
+      else jobs.appendChild(old);  /* keep the server's order */
+    });
+    var rang = false;
+    Object.keys(offered()).forEach(function (id) {
+      if (!before[id]) { document.getElementById(id).classList.add("new"); rang = true; }
+    });
+    if (rang) { ring(); banner(jobs.dataset.newOffer); }
+    tick();
+  }
+
+  function banner(text) {
+    var b = document.createElement("div");
+    b.className = "alert-banner"; b.textContent = text;
+    document.body.appendChild(b);
+    setTimeout(function () { b.remove(); }, 6000);
+  }
+
+  function refresh() {
+    if (refreshing) { again = true; return refreshing; }
+    if (busy()) { again = true; setTimeout(refresh, 1500); return null; }
+    refreshing = fetch("/crew/jobs", { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw r; return r.text(); })
+      .then(apply)
+      .catch(function () { again = true; })
+      .then(function () { refreshing = null; if (again) { again = false; setTimeout(refresh, 500); } });
+    return refreshing;
+  }
+
+  jobs.addEventListener("submit", function (ev) {
+    var form = ev.target, card = form.closest(".job"), out = card && card.querySelector(".job-msg");
+    ev.preventDefault();
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    fetch(form.action, { method: "POST", credentials: "same-origin", body: new FormData(form),
+                         headers: { "Accept": "application/json", "X-CSRF-Token": csrf } })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw j; return j; }); })
+      .then(function () { if (out) out.textContent = ""; if (document.activeElement) document.activeElement.blur(); return refresh(); })
+      .catch(function (err) {
+        form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+        if (out) out.textContent = (err && err.error && err.error.message) || "网络异常，请重试";
+      });
+  });
+
   if (window.EventSource) {
-    var es = new EventSource("/api/v1/incidents/stream"), first = true;
-    es.addEventListener("snapshot", function () { if (!first) location.reload(); first = false; });
-    es.addEventListener("incident", function () { location.reload(); });
+    var first = true;
+    new window.LiveStream({
+      snapshot: function () { if (!first) refresh(); first = false; },
+      incident: function () { refresh(); },
+      onerror: function () {}
+    });
   }
 })();
