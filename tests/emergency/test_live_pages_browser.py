@@ -1,0 +1,161 @@
+"""Soak: a crew page (phone size) and a dispatcher console stay open for five minutes while incidents open,
+change and close. Neither page ever reloads, every change shows within 2 s, the server's stream count stays
+at the number of open pages, and a console opened after the incidents closed raises no alert."""
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+from equipment.core.actor import SYSTEM, acting_as
+from tests.factories import PASSWORD
+from tests.support.live import LiveServer, launch_chromium
+
+SOAK_S = float(os.environ.get("EQUIPMENT_SOAK_S", "300"))
+SHOW_MS = 2000
+
+
+@pytest.fixture()
+def live(committed_app, backend):
+    from equipment.emergency import stream
+    if backend != "postgresql":
+        pytest.skip("the five-minute soak runs once, on PostgreSQL; test_stream.py covers both stores")
+    stream.SHUTDOWN.clear()
+    with LiveServer(committed_app) as server:
+        yield committed_app, server
+        stream.SHUTDOWN.set()
+
+
+def _seed(app):
+    from tests.emergency.helpers import crew, dispatcher
+    from tests.factories import Factory
+    from equipment.extensions import db
+    with app.app_context(), acting_as(SYSTEM):
+        f = Factory(db)
+        maint = f.org("maintenance_unit", name="福州安达电梯维保")
+        user, member = crew(f, maint, lat=26.081, lon=119.30)
+        units = [f.elevator(maint_org=maint, lat=26.08 + i * 0.001, lon=119.30).id for i in range(4)]
+        desk = dispatcher(f)
+        db.session.commit()
+        out = {"units": units, "crew": user.username, "crew_actor": f.actor(user), "desk": desk.username}
+        db.session.remove()
+        return out
+
+
+def _login(page, base, username):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _service(app, fn, **kw):
+    from equipment.emergency import service
+    from equipment.extensions import db
+    with app.app_context():
+        result = getattr(service, fn)(**kw)
+        incident = result[0] if isinstance(result, tuple) else result
+        out = incident.id
+        db.session.remove()
+        return out
+
+
+def _streams(base) -> int:
+    text = requests.get(f"{base}/metrics", timeout=10).text
+    return int(float(re.search(r"^equipment_sse_streams (\S+)$", text, re.M).group(1)))
+
+
+def _count_navigations(page) -> list:
+    seen = []
+    page.on("framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None)
+    page.evaluate("window.__stillHere = true")
+    return seen
+
+
+def _rescue_cycle(app, s, console, crew_page, unit_id):
+    """Opened by a sensor -> offered to the crew -> accept, arrive (taps on the crew page) -> released
+    (service) -> closed with a cause (crew page); each step visible on both pages within 2 s."""
+    incident = _service(app, "open_incident", equipment_id=unit_id, source="sensor")
+    row, card = console.locator(f"#inc-{incident}"), crew_page.locator(f"#job-{incident}")
+    expect(row).to_have_attribute("data-status", "dispatched", timeout=SHOW_MS)
+    expect(card).to_have_attribute("data-offer", "offered", timeout=SHOW_MS)
+    card.locator("button[data-action=accept]").click()
+    expect(row).to_have_attribute("data-status", "accepted", timeout=SHOW_MS)
+    expect(card).to_have_attribute("data-status", "accepted", timeout=SHOW_MS)
+    card.locator("button[data-action=arrive]").click()
+    expect(row).to_have_attribute("data-status", "on_site", timeout=SHOW_MS)
+    expect(card.locator(".arrival-took")).to_be_visible(timeout=SHOW_MS)
+    _service(app, "transition", actor=s["crew_actor"], incident_id=incident, action="release")
+    expect(card).to_have_attribute("data-status", "released", timeout=SHOW_MS)
+    expect(row).to_have_attribute("data-status", "released", timeout=SHOW_MS)
+    card.locator("select[name=cause]").select_option("door_system")
+    card.locator("button[data-action=close]").click()
+    expect(card).to_have_count(0, timeout=SHOW_MS)
+    expect(row).to_have_count(0, timeout=SHOW_MS)
+
+
+def _false_alarm_cycle(app, console, crew_page, unit_id):
+    incident = _service(app, "open_incident", equipment_id=unit_id, source="phone")
+    row, card = console.locator(f"#inc-{incident}"), crew_page.locator(f"#job-{incident}")
+    expect(row).to_be_visible(timeout=SHOW_MS)
+    expect(card).to_be_visible(timeout=SHOW_MS)
+    _service(app, "transition", actor=SYSTEM, incident_id=incident, action="false_alarm", notes="乘客已离开")
+    expect(row).to_have_count(0, timeout=SHOW_MS)
+    expect(card).to_have_count(0, timeout=SHOW_MS)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(int(SOAK_S) + 240)
+def test_pages_stay_live_for_five_minutes_without_reload(live):
+    app, server = live
+    s = _seed(app)
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        console = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+        crew_page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        _login(console, server.url, s["desk"])
+        console.goto(f"{server.url}/console")
+        _login(crew_page, server.url, s["crew"])
+        crew_page.goto(f"{server.url}/crew")
+        expect(console.locator("#live:not(.off)")).to_be_visible(timeout=5000)
+        navigations = [_count_navigations(console), _count_navigations(crew_page)]
+        assert _until_streams(server.url, 2)
+
+        started, cycles, peak = time.monotonic(), 0, 0
+        while time.monotonic() - started < SOAK_S:
+            unit = s["units"][cycles % len(s["units"])]
+            if cycles % 3 == 2:
+                _false_alarm_cycle(app, console, crew_page, unit)
+            else:
+                _rescue_cycle(app, s, console, crew_page, unit)
+            cycles += 1
+            peak = max(peak, _streams(server.url))
+            assert _until_streams(server.url, 2), _streams(server.url)
+
+        assert cycles >= SOAK_S / 30, cycles  # a cycle takes a few seconds: many opens, changes and closes
+        assert peak <= 2, peak
+        assert navigations == [[], []]  # not one reload on either page
+        assert console.evaluate("window.__stillHere") and crew_page.evaluate("window.__stillHere")
+
+        late = browser.new_context().new_page()  # every incident is closed now: no banner, no beep, no (!)
+        _login(late, server.url, s["desk"])
+        late.goto(f"{server.url}/console")
+        expect(late.locator("#live:not(.off)")).to_be_visible(timeout=5000)
+        time.sleep(2)
+        assert late.locator(".alert-banner").count() == 0 and not late.title().startswith("(!)")
+        assert late.locator("#incidents tbody tr").count() == 0
+        browser.close()
+
+
+def _until_streams(base, n, timeout=5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _streams(base) == n:
+            return True
+        time.sleep(0.2)
+    return False
