@@ -25,3 +25,16 @@ def world(f, *, crews_near=1, lat=UNIT_LAT, lon=UNIT_LON):
 
 def dispatcher(f):
     return f.user("dispatcher", f.org("emergency_centre"))
+
+
+def run_service(app, fn: str, **kw) -> int:
+    """Call emergency.service.<fn> in its own app context (a committed transaction, as another process
+    would); returns the incident id."""
+    from equipment.emergency import service
+    from equipment.extensions import db
+    with app.app_context():
+        result = getattr(service, fn)(**kw)
+        incident = result[0] if isinstance(result, tuple) else result
+        out = incident.id
+        db.session.remove()
+        return out

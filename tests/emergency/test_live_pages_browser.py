@@ -12,7 +12,8 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from equipment.core.actor import SYSTEM, acting_as
-from tests.factories import PASSWORD
+from tests.emergency.helpers import run_service
+from tests.emergency.test_console_browser import _login
 from tests.support.live import LiveServer, launch_chromium
 
 SOAK_S = float(os.environ.get("EQUIPMENT_SOAK_S", "300"))
@@ -46,25 +47,6 @@ def _seed(app):
         return out
 
 
-def _login(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
-def _service(app, fn, **kw):
-    from equipment.emergency import service
-    from equipment.extensions import db
-    with app.app_context():
-        result = getattr(service, fn)(**kw)
-        incident = result[0] if isinstance(result, tuple) else result
-        out = incident.id
-        db.session.remove()
-        return out
-
-
 def _streams(base) -> int:
     text = requests.get(f"{base}/metrics", timeout=10).text
     return int(float(re.search(r"^equipment_sse_streams (\S+)$", text, re.M).group(1)))
@@ -80,7 +62,7 @@ def _count_navigations(page) -> list:
 def _rescue_cycle(app, s, console, crew_page, unit_id):
     """Opened by a sensor -> offered to the crew -> accept, arrive (taps on the crew page) -> released
     (service) -> closed with a cause (crew page); each step visible on both pages within 2 s."""
-    incident = _service(app, "open_incident", equipment_id=unit_id, source="sensor")
+    incident = run_service(app, "open_incident", equipment_id=unit_id, source="sensor")
     row, card = console.locator(f"#inc-{incident}"), crew_page.locator(f"#job-{incident}")
     expect(row).to_have_attribute("data-status", "dispatched", timeout=SHOW_MS)
     expect(card).to_have_attribute("data-offer", "offered", timeout=SHOW_MS)
@@ -90,7 +72,7 @@ def _rescue_cycle(app, s, console, crew_page, unit_id):
     card.locator("button[data-action=arrive]").click()
     expect(row).to_have_attribute("data-status", "on_site", timeout=SHOW_MS)
     expect(card.locator(".arrival-took")).to_be_visible(timeout=SHOW_MS)
-    _service(app, "transition", actor=s["crew_actor"], incident_id=incident, action="release")
+    run_service(app, "transition", actor=s["crew_actor"], incident_id=incident, action="release")
     expect(card).to_have_attribute("data-status", "released", timeout=SHOW_MS)
     expect(row).to_have_attribute("data-status", "released", timeout=SHOW_MS)
     card.locator("select[name=cause]").select_option("door_system")
@@ -100,11 +82,11 @@ def _rescue_cycle(app, s, console, crew_page, unit_id):
 
 
 def _false_alarm_cycle(app, console, crew_page, unit_id):
-    incident = _service(app, "open_incident", equipment_id=unit_id, source="phone")
+    incident = run_service(app, "open_incident", equipment_id=unit_id, source="phone")
     row, card = console.locator(f"#inc-{incident}"), crew_page.locator(f"#job-{incident}")
     expect(row).to_be_visible(timeout=SHOW_MS)
     expect(card).to_be_visible(timeout=SHOW_MS)
-    _service(app, "transition", actor=SYSTEM, incident_id=incident, action="false_alarm", notes="乘客已离开")
+    run_service(app, "transition", actor=SYSTEM, incident_id=incident, action="false_alarm", notes="乘客已离开")
     expect(row).to_have_count(0, timeout=SHOW_MS)
     expect(card).to_have_count(0, timeout=SHOW_MS)
 

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from equipment.core.actor import SYSTEM, acting_as
+from tests.emergency.helpers import run_service
 from tests.emergency.sse import SseClient
 from tests.factories import PASSWORD
 from tests.support.live import LiveServer
@@ -43,23 +44,12 @@ def _auth(base, username):
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
 
-def _do(app, fn, **kw):
-    from equipment.emergency import service
-    from equipment.extensions import db
-    with app.app_context():
-        result = getattr(service, fn)(**kw)
-        incident = result[0] if isinstance(result, tuple) else result
-        out = incident.id
-        db.session.remove()
-        return out
-
-
 def _open(app, unit_id):
-    return _do(app, "open_incident", equipment_id=unit_id, source="sensor")
+    return run_service(app, "open_incident", equipment_id=unit_id, source="sensor")
 
 
 def _false_alarm(app, incident_id):
-    return _do(app, "transition", actor=SYSTEM, incident_id=incident_id, action="false_alarm")
+    return run_service(app, "transition", actor=SYSTEM, incident_id=incident_id, action="false_alarm")
 
 
 def _gauge(base) -> int:
