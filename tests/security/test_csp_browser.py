@@ -6,7 +6,7 @@ import tempfile
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.factories import PASSWORD
+from tests.emergency.test_console_browser import _login
 from tests.support.live import LiveServer, launch_chromium
 
 SHOTS = os.environ.get("EQUIPMENT_SCREENSHOT_DIR", os.path.join(tempfile.gettempdir(), "shots-h6"))
@@ -15,15 +15,11 @@ ADMIN_PAGES = ["/", "/units", "/units/{unit}", "/q/{tag}", "/alarms", "/inspecti
 
 
 @pytest.fixture()
-def live_app(app, backend, request):
-    from tests.conftest import make_app
-    if backend == "postgresql":
-        url = request.getfixturevalue("pg_cluster").create_database(f"csp_{os.getpid()}_{id(request)}")
-    else:
-        url = f"sqlite:///{tempfile.mkdtemp()}/csp.db"
-    application = make_app(url)
-    yield application
+def live_app(committed_url):
     from equipment.extensions import db
+    from tests.conftest import make_app
+    application = make_app(committed_url)
+    yield application
     with application.app_context():
         db.engine.dispose()
 
@@ -36,17 +32,10 @@ def _seed(application) -> dict:
         f = Factory(db)
         maint = f.org("maintenance_unit", name="福州安达电梯维保")
         unit = f.elevator(maint_org=maint)
-        users = {"admin": f.user("admin"), "dispatcher": f.user("dispatcher", f.org("emergency_centre")), "crew": f.user("crew", maint)}
+        users = {"admin": f.user("admin"), "dispatcher": f.user("dispatcher", f.org("emergency_centre")),
+                 "crew": f.user("crew", maint)}
         db.session.commit()
         return {"unit": unit.id, "tag": active_tag(unit.id).tag, **{k: u.username for k, u in users.items()}}
-
-
-def _login(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button, form[action='/login'] [type=submit]")
-    page.wait_for_load_state()
 
 
 def test_pages_and_api_docs_run_under_the_csp(live_app, backend):
