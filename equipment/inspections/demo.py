@@ -12,17 +12,18 @@ from equipment.extensions import db
 
 def demo_seed(*, orgs, rng) -> None:
     from equipment.inspections import jobs, obligations, service
-    from equipment.registry.models import Equipment
+    from equipment.registry import service as registry
     regulator = db.session.scalar(select(User).where(User.username == "regulator"))
     actor = Actor(user_id=regulator.id, username=regulator.username, role="regulator", org_id=None)
     today = obligations.today_local()
     jobs.new_units()
-    elevators = db.session.scalars(select(Equipment).where(Equipment.family == "elevator").order_by(Equipment.id))
-    for n, unit in enumerate(elevators):
+    units = registry.unit_view()
+    elevators = db.session.scalars(select(units.c.id).where(units.c.family == "elevator").order_by(units.c.id))
+    for n, unit_id in enumerate(elevators):
         # 12-month interval: inspected 13-14 months ago means overdue today, as ~8% of a real fleet is
         days_ago = rng.randint(20, 360) if rng.random() > 0.08 else rng.randint(380, 420)
         conclusion = "fail" if rng.random() < 0.03 else "pass"
-        service.record_inspection(actor=actor, equipment_id=unit.id, kind="periodic",
+        service.record_inspection(actor=actor, equipment_id=unit_id, kind="periodic",
                                   date=today - dt.timedelta(days=days_ago), conclusion=conclusion,
                                   report_no=f"FZTJ-{today.year}-{n:05d}", items=[], defects=[])
     jobs.refresh(today)

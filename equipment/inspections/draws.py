@@ -12,23 +12,24 @@ from equipment.core.db import atomic
 from equipment.core.errors import Forbidden, Invalid, NotFound
 from equipment.extensions import db
 from equipment.inspections.models import SpotCheckAssignment, SpotCheckDraw
+from equipment.registry import service as registry
 
 FILTER_KEYS = ("category", "district_code", "status")
 
 
 def _candidates(filters: dict) -> tuple[list[int], dict[int, set]]:
     """Units matching the filters in id order (deterministic), with the organisations each must not meet."""
-    from equipment.registry.models import Equipment
-    stmt = select(Equipment.id, Equipment.user_org_id, Equipment.maintenance_org_id, Equipment.maker_org_id)
+    u = registry.unit_view()
+    stmt = select(u.c.id, u.c.user_org_id, u.c.maintenance_org_id, u.c.maker_org_id)
     if filters.get("category"):
-        stmt = stmt.where(or_(Equipment.family == filters["category"], Equipment.category_code == filters["category"]))
+        stmt = stmt.where(or_(u.c.family == filters["category"], u.c.category_code == filters["category"]))
     if filters.get("district_code"):
-        stmt = stmt.where(Equipment.district_code == filters["district_code"])
+        stmt = stmt.where(u.c.district_code == filters["district_code"])
     if filters.get("status"):
-        stmt = stmt.where(Equipment.status == filters["status"])
+        stmt = stmt.where(u.c.status == filters["status"])
     else:
-        stmt = stmt.where(Equipment.status != "scrapped")
-    rows = db.session.execute(stmt.order_by(Equipment.id)).all()
+        stmt = stmt.where(u.c.status != "scrapped")
+    rows = db.session.execute(stmt.order_by(u.c.id)).all()
     return [r.id for r in rows], {r.id: {r.user_org_id, r.maintenance_org_id, r.maker_org_id} - {None} for r in rows}
 
 

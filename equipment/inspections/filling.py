@@ -40,8 +40,7 @@ def _resolve(tag: str):
         return None, "tag_revoked"
     except NotFound:
         pass
-    from equipment.registry.models import Equipment  # RFID tags carry the cylinder code itself
-    unit = db.session.scalar(select(Equipment).where(Equipment.cylinder_code == tag.strip().upper()))
+    unit = registry.find_by_cylinder_code(tag)
     return unit, None if unit else "unknown_tag"
 
 

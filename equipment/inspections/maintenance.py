@@ -178,9 +178,8 @@ def _impossible_travel(rec: MaintenanceRecord, cfg: dict) -> bool:
 
 def list_records(*, actor: Actor, equipment_id: int | None = None, flagged: bool | None = None,
                  page: int = 1, per_page: int = 50) -> dict:
-    from equipment.registry.models import Equipment
-    stmt = (select(MaintenanceRecord).join(Equipment, Equipment.id == MaintenanceRecord.equipment_id)
-            .where(registry.visible_clause(actor)).order_by(MaintenanceRecord.started_at.desc()))
+    stmt = (select(MaintenanceRecord).where(registry.scope(actor, MaintenanceRecord.equipment_id))
+            .order_by(MaintenanceRecord.started_at.desc()))
     if equipment_id:
         stmt = stmt.where(MaintenanceRecord.equipment_id == equipment_id)
     if flagged is not None:

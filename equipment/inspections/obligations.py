@@ -12,6 +12,7 @@ from equipment.extensions import db
 from equipment.inspections import rules as rules_mod
 from equipment.inspections import schedule
 from equipment.inspections.models import Inspection, Obligation
+from equipment.registry import service as registry
 
 BLOCKED = "blocked"  # no due date: the unit must not be used until something changes (grade 5, failed)
 FAMILY_OF_KEY = {"elevator.inspection": "elevator", "pressure_vessel.fixed.inspection": "pressure_vessel",
@@ -153,13 +154,12 @@ def sync_maintenance(unit, *, last_done: dt.date | None, today: dt.date | None =
 
 def ensure_obligations(*, batch: int = 2000) -> int:
     """Create the rows of units registered since the last run (new units only, bounded per run)."""
-    from equipment.registry.models import Equipment
-    missing = (select(Equipment).outerjoin(Obligation, and_(Obligation.equipment_id == Equipment.id,
-                                                            Obligation.kind == "inspection"))
-               .where(Obligation.id.is_(None), Equipment.family.in_(("elevator", "pressure_vessel",
-                                                                     "gas_cylinder")))
-               .order_by(Equipment.id).limit(batch))
-    units = list(db.session.scalars(missing))
+    u = registry.unit_view()
+    missing = (select(u.c.id).outerjoin(Obligation, and_(Obligation.equipment_id == u.c.id,
+                                                         Obligation.kind == "inspection"))
+               .where(Obligation.id.is_(None), u.c.family.in_(("elevator", "pressure_vessel", "gas_cylinder")))
+               .order_by(u.c.id).limit(batch))
+    units = registry.load_units(db.session.scalars(missing))
     today = today_local()
     for unit in units:
         sync_inspection(unit, today=today)
@@ -249,17 +249,13 @@ def mirror_due_dates(key: str) -> None:
     """equipment.next_inspection_due is what the public page reads: copy it from the obligations, set-based."""
     if not key.endswith("inspection") and key != "gas_cylinder.lpg":
         return
-    from equipment.registry.models import Equipment
-    sub = (select(Obligation.next_due).where(Obligation.equipment_id == Equipment.id,
-                                             Obligation.kind == "inspection").scalar_subquery())
-    ids = select(Obligation.equipment_id).where(Obligation.rule_key == key)
-    stmt = update(Equipment).where(Equipment.id.in_(ids)).values(next_inspection_due=sub)
-    db.session.execute(stmt.execution_options(synchronize_session=False))
+    governed = select(Obligation.equipment_id).where(Obligation.rule_key == key)
+    registry.mirror_inspection_due(due=select(Obligation.equipment_id, Obligation.next_due).where(
+        Obligation.kind == "inspection", Obligation.equipment_id.in_(governed)))
 
 
 def refresh_statuses(*, today: dt.date, due_soon_days: int) -> dict:
     """The daily refresh: five UPDATEs over indexed ranges, touching only rows whose status changes."""
-    from equipment.registry.models import Equipment
     soon = schedule.add_days(today, due_soon_days)
     ob, counts = Obligation, {}
     steps = {
@@ -271,14 +267,7 @@ def refresh_statuses(*, today: dt.date, due_soon_days: int) -> dict:
         result = db.session.execute(update(ob).where(*where).values(status=status)
                                     .execution_options(synchronize_session=False))
         counts[status] = result.rowcount
-    overdue = (update(Equipment).where(Equipment.status == "in_service", Equipment.next_inspection_due < today)
-               .values(status="overdue"))
-    back = (update(Equipment).where(Equipment.status == "overdue",
-                                    or_(Equipment.next_inspection_due.is_(None),
-                                        Equipment.next_inspection_due >= today))
-            .values(status="in_service"))
-    counts["units_overdue"] = db.session.execute(overdue.execution_options(synchronize_session=False)).rowcount
-    counts["units_back"] = db.session.execute(back.execution_options(synchronize_session=False)).rowcount
+    counts.update(registry.refresh_due_status(today=today))  # the registry owns the units' status
     return counts
 
 

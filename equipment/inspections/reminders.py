@@ -26,6 +26,7 @@ from equipment.core.models import utcnow
 from equipment.extensions import db
 from equipment.inspections import rules as rules_mod
 from equipment.inspections import schedule
+from equipment.registry import service as registry
 from equipment.inspections.models import Obligation, Reminder, ReminderContact
 
 KIND_ZH = {"inspection": "定期检验", "maintenance": "维护保养"}
@@ -42,19 +43,19 @@ def _insert():
 @atomic
 def generate(*, today: dt.date) -> int:
     """Queue the deliveries whose reminder day has come: the smallest offset whose window holds the due date."""
-    from equipment.registry.models import Equipment
+    units = registry.unit_view()
     cfg = rules_mod.current_rules()["reminders"]
     offsets = sorted(int(x) for x in cfg["offsets_days"])
     created, previous = 0, 0
     for offset in offsets:
         low, high = schedule.add_days(today, previous), schedule.add_days(today, offset)
-        for org_column in (Equipment.user_org_id, Obligation.responsible_org_id):
+        for org_column in (units.c.user_org_id, Obligation.responsible_org_id):
             rows = (select(Obligation.equipment_id, Obligation.kind, Obligation.next_due, literal(offset),
                            ReminderContact.id, literal("pending"), literal(0), literal(utcnow(), Reminder.created_at.type))
-                    .join(Equipment, Equipment.id == Obligation.equipment_id)
+                    .join(units, units.c.id == Obligation.equipment_id)
                     .join(ReminderContact, ReminderContact.org_id == org_column)
                     .where(Obligation.next_due > low, Obligation.next_due <= high,
-                           Equipment.status.notin_(("scrapped", "idle")),
+                           units.c.status.notin_(("scrapped", "idle")),
                            ReminderContact.channel.in_(cfg["channels"])))
             stmt = _insert().from_select(["equipment_id", "obligation_kind", "due_date", "offset_days", "contact_id",
                                           "status", "attempts", "created_at"], rows).on_conflict_do_nothing()
@@ -137,7 +138,6 @@ CHANNELS = {"email": _send_email, "webhook": _send_webhook}
 
 
 def _deliver(reminder_id: int, worker: str) -> bool:
-    from equipment.registry import service as registry
     row = db.session.execute(select(Reminder, ReminderContact).join(
         ReminderContact, ReminderContact.id == Reminder.contact_id).where(Reminder.id == reminder_id)).first()
     error = None
@@ -168,8 +168,7 @@ def add_contact(*, actor, org_id: int, channel: str, address: str) -> ReminderCo
     from equipment.core.errors import Conflict, Forbidden, Invalid
     if not (actor.is_global or actor.org_id == org_id):
         raise Forbidden("You may set contacts of your own organisation only")
-    from equipment.registry.models import Organization
-    if db.session.get(Organization, org_id) is None:
+    if not registry.organization_exists(org_id):
         raise Invalid("Unknown organisation", details={"org_id": ["no such organisation"]})
     if channel not in CHANNELS:
         raise Invalid("Unknown channel", details={"channel": [f"one of {', '.join(CHANNELS)}"]})
@@ -193,10 +192,7 @@ def add_contact(*, actor, org_id: int, channel: str, address: str) -> ReminderCo
 def list_reminders(*, actor, equipment_id: int | None = None, status: str | None = None,
                    page: int = 1, per_page: int = 50) -> dict:
     from equipment.core.db import paginate
-    from equipment.registry import service as registry
-    from equipment.registry.models import Equipment
-    stmt = (select(Reminder).join(Equipment, Equipment.id == Reminder.equipment_id)
-            .where(registry.visible_clause(actor)).order_by(Reminder.id))
+    stmt = select(Reminder).where(registry.scope(actor, Reminder.equipment_id)).order_by(Reminder.id)
     if equipment_id:
         stmt = stmt.where(Reminder.equipment_id == equipment_id)
     if status:

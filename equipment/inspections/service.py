@@ -43,21 +43,23 @@ def agency_unit_ids(actor: Actor):
     return by_agency.union(by_draw)
 
 
+def _links(actor: Actor):
+    """The agency/spot-check links that widen an inspector's view, or None."""
+    return agency_unit_ids(actor) if actor.role == "inspector" and actor.org_id is not None else None
+
+
 def visible_clause(actor: Actor):
-    """Registry visibility, widened for inspectors by their agency links."""
-    from equipment.registry.models import Equipment
-    base = registry.visible_clause(actor)
-    if actor.role != "inspector" or actor.org_id is None:
-        return base
-    return or_(base, Equipment.id.in_(agency_unit_ids(actor)))
+    """Registry visibility (a clause on the registry's units), widened for inspectors by their agency links."""
+    return registry.visible_clause(actor, also=_links(actor))
+
+
+def scope(actor: Actor, column):
+    """This domain's rows whose unit (`column`) the caller may see, agency links included."""
+    return registry.scope(actor, column, also=_links(actor))
 
 
 def get_unit(*, actor: Actor, equipment_id: int):
-    from equipment.registry.models import Equipment
-    unit = db.session.scalar(select(Equipment).where(Equipment.id == equipment_id, visible_clause(actor)))
-    if unit is None:
-        raise NotFound("No such equipment")
-    return unit
+    return registry.get_equipment(actor=actor, equipment_id=equipment_id, also=_links(actor))
 
 
 def may_inspect(actor: Actor, equipment_id: int) -> bool:
@@ -65,9 +67,8 @@ def may_inspect(actor: Actor, equipment_id: int) -> bool:
         return True
     if actor.role != "inspector" or actor.org_id is None:
         return False
-    from equipment.registry.models import Equipment
-    linked = select(Equipment.id).where(Equipment.id == equipment_id, Equipment.id.in_(agency_unit_ids(actor)))
-    return db.session.scalar(linked) is not None
+    links = agency_unit_ids(actor).subquery()
+    return db.session.scalar(select(links.c.equipment_id).where(links.c.equipment_id == equipment_id)) is not None
 
 
 # --- results -----------------------------------------------------------------------------------------
@@ -196,9 +197,8 @@ def defects_of(inspection_id: int) -> list[Defect]:
 
 
 def list_inspections(*, actor: Actor, equipment_id: int | None = None, page: int = 1, per_page: int = 50) -> dict:
-    from equipment.registry.models import Equipment
-    stmt = (select(Inspection).join(Equipment, Equipment.id == Inspection.equipment_id)
-            .where(visible_clause(actor)).order_by(Inspection.date.desc(), Inspection.id.desc()))
+    stmt = (select(Inspection).where(scope(actor, Inspection.equipment_id))
+            .order_by(Inspection.date.desc(), Inspection.id.desc()))
     if equipment_id:
         stmt = stmt.where(Inspection.equipment_id == equipment_id)
     return paginate(stmt, page=page, per_page=per_page)
@@ -254,9 +254,8 @@ def open_assignments(*, actor: Actor, limit: int = 50) -> list[SpotCheckAssignme
 
 def list_obligations(*, actor: Actor, status: str | None = None, kind: str | None = None,
                      page: int = 1, per_page: int = 50) -> dict:
-    from equipment.registry.models import Equipment
-    stmt = (select(Obligation).join(Equipment, Equipment.id == Obligation.equipment_id)
-            .where(visible_clause(actor)).order_by(Obligation.next_due, Obligation.id))
+    stmt = (select(Obligation).where(scope(actor, Obligation.equipment_id))
+            .order_by(Obligation.next_due, Obligation.id))
     if status:
         stmt = stmt.where(Obligation.status == status)
     if kind:

@@ -4,7 +4,7 @@ Other domains call the registry only through this module.
 """
 from __future__ import annotations
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from equipment.core.actor import Actor
@@ -15,12 +15,14 @@ from equipment.extensions import db
 from equipment.registry import history, identifiers
 from equipment.registry.models import Category, Component, Equipment, Organization
 from equipment.registry.schemas import attribute_schema
+from equipment.registry.published import (STATUSES, WIDE_READ_ROLES, lock_unit,  # noqa: F401
+                                          mirror_inspection_due, refresh_due_status, scope, unit_id_in,
+                                          unit_view, visible_clause)
 from equipment.registry.listing import (districts_in_use, filter_clauses, iter_units, list_units,  # noqa: F401
                                         maintenance_orgs, map_points, units_brief)
 from equipment.registry.tags import (active_tag, issue_tag, public_lookup, public_view,  # noqa: F401
                                      resolve_tag, revoke_tag, tags_for)
 
-WIDE_READ_ROLES = {"admin", "regulator", "dispatcher"}  # the 96333 centre must locate any unit
 IDENTIFIERS = {
     "device_code": identifiers.validate_device_code,
     "registration_code": identifiers.validate_registration_code,
@@ -72,18 +74,11 @@ def list_organizations(*, actor: Actor, kind: str | None = None, page: int = 1, 
 
 # --- equipment -----------------------------------------------------------------------------------
 
-def visible_clause(actor: Actor):
-    if actor.role in WIDE_READ_ROLES:
-        return true()
-    if actor.org_id is None:
-        return false()
-    return or_(Equipment.user_org_id == actor.org_id, Equipment.maintenance_org_id == actor.org_id,
-               Equipment.maker_org_id == actor.org_id)
-
-
-def get_equipment(*, actor: Actor, equipment_id: int) -> Equipment:
-    """Another organisation's unit answers 404, not 403: ids must not be probeable."""
-    unit = db.session.scalar(select(Equipment).where(Equipment.id == equipment_id, visible_clause(actor)))
+def get_equipment(*, actor: Actor, equipment_id: int, also=None) -> Equipment:
+    """Another organisation's unit answers 404, not 403: ids must not be probeable. `also`: a select of further
+    unit ids the caller may see (an inspector's agency links)."""
+    unit = db.session.scalar(select(Equipment).where(Equipment.id == equipment_id,
+                                                     visible_clause(actor, also=also)))
     if unit is None:
         raise NotFound("No such equipment")
     return unit
@@ -92,6 +87,17 @@ def get_equipment(*, actor: Actor, equipment_id: int) -> Equipment:
 def load_equipment(equipment_id: int) -> Equipment | None:
     """Unscoped, for machine callers (telemetry, jobs) that already hold a binding."""
     return db.session.get(Equipment, equipment_id)
+
+
+def load_units(equipment_ids) -> list[Equipment]:
+    """Unscoped, in id order, for machine callers (jobs) working through a batch of ids."""
+    return list(db.session.scalars(select(Equipment).where(Equipment.id.in_(list(equipment_ids)))
+                                   .order_by(Equipment.id)))
+
+
+def find_by_cylinder_code(code: str) -> Equipment | None:
+    """RFID filling tags carry the cylinder code itself (一瓶一码)."""
+    return db.session.scalar(select(Equipment).where(Equipment.cylinder_code == code.strip().upper()))
 
 
 def find_by_rescue_code(code: str) -> Equipment | None:

@@ -111,9 +111,8 @@ def clear(*, actor: Actor, alarm_id: int) -> Alarm:
 
 def list_alarms(*, actor: Actor, equipment_id: int | None = None, status: str | None = None,
                 code: str | None = None, page: int = 1, per_page: int = 50) -> dict:
-    from equipment.registry.models import Equipment
-    stmt = (select(Alarm).join(Equipment, Equipment.id == Alarm.equipment_id)
-            .where(registry.visible_clause(actor)).order_by(Alarm.last_seen.desc(), Alarm.id.desc()))
+    stmt = (select(Alarm).where(registry.scope(actor, Alarm.equipment_id))
+            .order_by(Alarm.last_seen.desc(), Alarm.id.desc()))
     if equipment_id is not None:
         stmt = stmt.where(Alarm.equipment_id == equipment_id)
     if status == "active":

@@ -24,11 +24,12 @@ def _credentials(app) -> list[dict]:
     if path.exists():
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     from equipment.extensions import db
-    from equipment.registry.models import Equipment
+    from equipment.registry import service as registry
     from equipment.telemetry import service
     with app.app_context(), acting_as(SYSTEM):
-        ids = db.session.scalars(select(Equipment.id).where(Equipment.family == "elevator")
-                                 .order_by(Equipment.id).limit(DEMO_TERMINALS)).all()
+        units = registry.unit_view()
+        ids = db.session.scalars(select(units.c.id).where(units.c.family == "elevator")
+                                 .order_by(units.c.id).limit(DEMO_TERMINALS)).all()
         creds = [service.provision_terminal(actor=SYSTEM, equipment_id=i) for i in ids]
     path.write_text("".join(json.dumps(c) + "\n" for c in creds))
     os.chmod(path, 0o600)

@@ -15,7 +15,6 @@ from equipment.core.errors import Conflict, Forbidden, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.extensions import db
 from equipment.registry import service as registry
-from equipment.registry.models import Equipment
 from equipment.telemetry import brokerctl
 from equipment.telemetry.alarms import (acknowledge, alarms_of, auto_clear, clear, list_alarms,  # noqa: F401
                                         open_alarm_count, raise_alarm)
@@ -25,7 +24,7 @@ from equipment.telemetry.models import LatestState, RejectCount, Terminal
 PROVISION_ROLES = frozenset({"owner"})
 
 
-def _may_manage(actor: Actor, unit: Equipment) -> None:
+def _may_manage(actor: Actor, unit) -> None:
     if actor.is_global:
         return
     if actor.role in PROVISION_ROLES and actor.org_id in (unit.user_org_id, unit.maintenance_org_id):
@@ -55,7 +54,7 @@ def _check_terminal_cap(equipment_id: int) -> None:
     """A unit has one terminal (two while one is replaced): each extra login is one more way in."""
     cap = int(current_app.config.get("TERMINALS_PER_UNIT", 2))
     # the unit's row lock serialises concurrent provisionings of one unit (PostgreSQL; SQLite has one writer)
-    db.session.execute(select(Equipment.id).where(Equipment.id == equipment_id).with_for_update())
+    registry.lock_unit(equipment_id)
     active = db.session.scalar(select(func.count()).select_from(Terminal)
                                .where(Terminal.equipment_id == equipment_id, Terminal.status == "active"))
     if active >= cap:
@@ -92,8 +91,8 @@ def revoke_terminal(*, actor: Actor, terminal_id: str) -> Terminal:
 
 
 def get_terminal(*, actor: Actor, terminal_id: str) -> Terminal:
-    terminal = db.session.scalar(select(Terminal).join(Equipment, Equipment.id == Terminal.equipment_id)
-                                 .where(Terminal.terminal_id == terminal_id, registry.visible_clause(actor)))
+    terminal = db.session.scalar(select(Terminal).where(Terminal.terminal_id == terminal_id,
+                                                        registry.scope(actor, Terminal.equipment_id)))
     if terminal is None:
         raise NotFound("No such terminal")
     return terminal
@@ -101,8 +100,7 @@ def get_terminal(*, actor: Actor, terminal_id: str) -> Terminal:
 
 def list_terminals(*, actor: Actor, equipment_id: int | None = None, status: str | None = None,
                    page: int = 1, per_page: int = 50) -> dict:
-    stmt = (select(Terminal).join(Equipment, Equipment.id == Terminal.equipment_id)
-            .where(registry.visible_clause(actor)).order_by(Terminal.id))
+    stmt = select(Terminal).where(registry.scope(actor, Terminal.equipment_id)).order_by(Terminal.id)
     if equipment_id is not None:
         stmt = stmt.where(Terminal.equipment_id == equipment_id)
     if status:
@@ -121,8 +119,8 @@ def active_credentials() -> dict[str, str]:
 
 def list_latest(*, actor: Actor, equipment_id: int | None = None, online: bool | None = None,
                 page: int = 1, per_page: int = 50) -> dict:
-    stmt = (select(LatestState).join(Equipment, Equipment.id == LatestState.equipment_id)
-            .where(registry.visible_clause(actor)).order_by(LatestState.equipment_id))
+    stmt = (select(LatestState).where(registry.scope(actor, LatestState.equipment_id))
+            .order_by(LatestState.equipment_id))
     if equipment_id is not None:
         stmt = stmt.where(LatestState.equipment_id == equipment_id)
     if online is not None:
@@ -154,10 +152,10 @@ def unit_clauses(*, has_terminal: bool | None = None, online: bool | None = None
     out = []
     if has_terminal is not None:
         ids = select(Terminal.equipment_id).where(Terminal.status == "active")
-        out.append(Equipment.id.in_(ids) if has_terminal else Equipment.id.not_in(ids))
+        out.append(registry.unit_id_in(ids, negate=not has_terminal))
     if online is not None:
         ids = select(LatestState.equipment_id).where(LatestState.online.is_(True))
-        out.append(Equipment.id.in_(ids) if online else Equipment.id.not_in(ids))
+        out.append(registry.unit_id_in(ids, negate=not online))
     return out
 
 

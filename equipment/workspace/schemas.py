@@ -2,7 +2,7 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from equipment.registry.listing import MAX_PER_PAGE, SORTS
-from equipment.registry.models import STATUSES
+from equipment.registry.service import STATUSES
 
 
 class Paged(Schema):
