@@ -19,8 +19,11 @@ HOME_ROWS = 8
 
 
 def load(schema, data=None) -> dict:
+    """A filter form sends its empty fields as `name=`: empty means "any", not a bad value."""
+    if data is None:
+        data = {k: v for k, v in request.args.items() if v.strip()}
     try:
-        return schema().load(data if data is not None else request.args.to_dict())
+        return schema().load(data)
     except ValidationError as err:
         raise Invalid("Invalid query / 查询参数有误", details=err.normalized_messages()) from None
 

@@ -52,4 +52,5 @@ def build(f) -> dict:
     with acting_as(SYSTEM):
         inspections.sync_unit(equipment_id=second.id)
     return {"orgs": orgs, "users": users, "unit": unit.id, "second": second.id, "cylinder": cylinder.id,
+            "second_tag": registry.active_tag(second.id).tag,
             "incident": incident.id, "alarm": alarm.id, "tag": tag}

@@ -1,0 +1,130 @@
+"""The lists behind the pages: filters, scope, paging, bad input, exports, alarm actions, label printing."""
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from tests.workspace.test_crawl import _login
+from tests.workspace.world import build
+
+
+def _csrf(client) -> str:
+    import re
+    html = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _rows(html: str) -> int:
+    return html.count("<tr data-unit=")
+
+
+def test_units_filters_scope_and_the_empty_form(client, f):
+    w = build(f)
+    f.elevator(address="福州市晋安区其他单位1号")  # another organisation's unit
+    _login(client, w["users"]["owner"].id)
+    assert _rows(client.get("/units").get_data(as_text=True)) == 3  # its own three, not the other one
+    empty_form = "q=&category=&status=&district=&maintenance_org_id=&overdue=&has_terminal=&online=&sort=id&view=table"
+    assert _rows(client.get(f"/units?{empty_form}").get_data(as_text=True)) == 3
+    cases = {"q=江滨": 1, "q=五四路100": 1, "category=2300": 1, "district=350103": 1, "district=3501": 3,
+             "has_terminal=true": 1, "has_terminal=false": 2, "overdue=true": None, "sort=next_due": 3,
+             f"maintenance_org_id={w['orgs']['crew'].id}": 2, "q=%25": 0, "q=_": 0}
+    for query, expected in cases.items():
+        resp = client.get(f"/units?{query}")
+        assert resp.status_code == 200, query
+        if expected is not None:
+            assert _rows(resp.get_data(as_text=True)) == expected, query
+    html = client.get("/units?overdue=true").get_data(as_text=True)
+    assert f'data-unit="{w["second"]}"' in html and f'data-unit="{w["unit"]}"' not in html
+    _login(client, w["users"]["regulator"].id)
+    assert _rows(client.get("/units").get_data(as_text=True)) == 4
+
+
+def test_bad_list_input_is_a_422_envelope(client, f):
+    w = build(f)
+    _login(client, w["users"]["regulator"].id)
+    for query in ("page=0", "per_page=1000", "status=bogus", "sort=drop", "district=35ab", "overdue=maybe",
+                  "maintenance_org_id=-1", "q=" + "x" * 101):
+        resp = client.get(f"/units?{query}", headers={"Accept": "application/json"})
+        assert resp.status_code == 422, query
+        assert set(resp.get_json()["error"]) == {"code", "message", "details"}
+    assert client.get("/alarms?status=nope").status_code == 422
+    assert client.get(f"/units/{w['unit']}?tab=secrets").status_code == 422
+    assert client.get("/units").status_code == 200
+
+
+def test_exports_follow_the_filter_and_escape_formulas(client, f):
+    w = build(f)
+    f.elevator(user_org=w["orgs"]["owner"], address="=HYPERLINK(\"http://evil\")路1号", district_code="350102")
+    _login(client, w["users"]["owner"].id)
+    resp = client.get("/units/export?format=csv&district=350102")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(resp.get_data().decode("utf-8-sig"))))
+    assert rows[0][:2] == ["ID", "设备类别"] and len(rows) == 3
+    assert any(r[6].startswith("'=HYPERLINK") for r in rows[1:])
+    assert any(r[7] == "福州市鼓楼区" for r in rows[1:])
+    xlsx = client.get("/units/export?format=xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    assert sheet.max_row == 5 and sheet.cell(1, 9).value == "状态"
+
+
+def test_alarm_ack_and_clear_from_the_list(client, f):
+    w = build(f)
+    _login(client, w["users"]["crew"].id)
+    token = _csrf(client)
+    _login(client, w["users"]["crew"].id)
+    assert client.post(f"/alarms/{w['alarm']}/ack", data={}).status_code == 403  # no CSRF token
+    resp = client.post(f"/alarms/{w['alarm']}/ack", data={"csrf_token": token, "back": "//evil.example/"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/alarms"
+    assert client.post(f"/alarms/{w['alarm']}/ack", data={"csrf_token": token}).status_code == 409
+    assert client.post(f"/alarms/{w['alarm']}/clear", data={"csrf_token": token}).status_code == 302
+    assert 'data-status="cleared"' in client.get("/alarms?status=cleared").get_data(as_text=True)
+    _login(client, w["users"]["inspector"].id)
+    assert client.post(f"/alarms/{w['alarm']}/clear", data={"csrf_token": token}).status_code == 404
+
+
+def test_labels_of_a_selection_and_the_dossier_tag_actions(client, f):
+    w = build(f)
+    _login(client, w["users"]["owner"].id)
+    token = _csrf(client)
+    _login(client, w["users"]["owner"].id)
+    pdf = client.post("/units/labels", data={"csrf_token": token, "ids": [w["unit"], w["second"]]})
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert client.post("/units/labels", data={"csrf_token": token}).status_code == 422
+    old = w["tag"]
+    assert client.post(f"/units/{w['unit']}/tag/reissue", data={"csrf_token": token}).status_code == 302
+    page = client.get(f"/units/{w['unit']}?tab=tag").get_data(as_text=True)
+    assert old not in page and 'id="revoke-form"' in page
+    assert client.post(f"/units/{w['unit']}/tag/revoke", data={"csrf_token": token, "reason": ""}).status_code == 422
+    assert client.post(f"/units/{w['unit']}/tag/revoke", data={"csrf_token": token, "reason": "标签破损"}).status_code == 302
+    assert "没有有效标签" in client.get(f"/units/{w['unit']}?tab=tag").get_data(as_text=True)
+    history = client.get(f"/units/{w['unit']}?tab=history").get_data(as_text=True)
+    assert "作废标签" in history and "发放标签" in history and 'id="chain-ok"' in history
+
+
+def test_the_inspector_linked_by_agency_opens_the_dossier(client, f):
+    w = build(f)
+    stranger = f.elevator(address="福州市马尾区无关路1号")
+    _login(client, w["users"]["inspector"].id)
+    page = client.get(f"/units/{w['second']}")
+    assert page.status_code == 200 and 'id="record-inspection"' in page.get_data(as_text=True)
+    assert client.get(f"/units/{w['second']}?tab=inspections").status_code == 200
+    assert client.get(f"/units/{stranger.id}").status_code == 404
+    assert _rows(client.get("/units").get_data(as_text=True)) == 2  # the agency's two lifts
+
+
+def test_dossier_speaks_chinese_and_shows_times_in_shanghai(client, f, db):
+    import datetime as dt
+    from equipment.registry.models import HistoryEvent
+    w = build(f)
+    _login(client, w["users"]["regulator"].id)
+    page = client.get(f"/units/{w['unit']}").get_data(as_text=True)
+    assert "额定载重量(kg)" in page and "rated_load_kg" not in page and "福州市鼓楼区" in page
+    first = db.session.query(HistoryEvent).filter_by(equipment_id=w["unit"], seq=1).one()
+    shanghai = (first.at + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    history = client.get(f"/units/{w['unit']}?tab=history").get_data(as_text=True)
+    assert shanghai in history and "登记" in history
+    assert not any(f".{first.at.microsecond:06d}" in line for line in history.splitlines() if first.at.microsecond)
+    en = client.get(f"/units/{w['unit']}?lang=en").get_data(as_text=True)
+    assert "Rated load (kg)" in en
