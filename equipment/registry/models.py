@@ -49,7 +49,7 @@ class Equipment(Base):
     use_certificate_no: Mapped[str | None] = mapped_column(String(32), index=True)
     rescue_code: Mapped[str | None] = mapped_column(String(6), unique=True)
     cylinder_code: Mapped[str | None] = mapped_column(String(32), unique=True)
-    address: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str] = mapped_column(String(300), index=True)  # /units sorts by it
     district_code: Mapped[str | None] = mapped_column(String(6), index=True)
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
     user_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)

@@ -142,5 +142,15 @@ STATES = {
 }
 
 
+ERRORS = {
+    "error.400": ("请求有误", "Bad request"), "error.401": ("请先登录", "Please log in"),
+    "error.403": ("无权限", "Not allowed"), "error.404": ("未找到", "Not found"), "error.405": ("不支持的操作", "Method not allowed"),
+    "error.409": ("状态冲突，操作未执行", "Conflict: nothing was changed"), "error.410": ("已作废", "Gone"),
+    "error.413": ("内容过大", "Too large"), "error.422": ("输入有误，未保存", "Invalid input: nothing was saved"),
+    "error.429": ("操作过于频繁，请稍后再试", "Too many requests, try again later"),
+    "error.500": ("系统错误，请稍后再试", "Server error, try again later"),
+}
+
+
 def all_entries() -> dict:
-    return {**ROLES, **NAV, **HOME, **LIST, **DOSSIER, **ATTRIBUTES, **HISTORY, **STATES}
+    return {**ROLES, **NAV, **HOME, **LIST, **DOSSIER, **ATTRIBUTES, **HISTORY, **STATES, **ERRORS}

@@ -17,12 +17,12 @@ class UnitsQuery(Paged):
     q = fields.String(validate=validate.Length(max=100))
     category = fields.String(validate=validate.Length(max=32))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    district = fields.String(validate=validate.Regexp(r"^\d{2,6}$"))
+    district = fields.String(validate=validate.Regexp(r"^(\d{2}|\d{4}|\d{6})$"))  # province, city, county
     maintenance_org_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
     overdue = fields.Boolean()
     has_terminal = fields.Boolean()
     online = fields.Boolean()
-    sort = fields.String(load_default="id", validate=validate.OneOf(tuple(SORTS)))
+    sort = fields.String(load_default="id", validate=validate.OneOf(SORTS))
     view = fields.String(load_default="table", validate=validate.OneOf(("table", "map")))
 
 

@@ -29,12 +29,16 @@ def test_units_filters_scope_and_the_empty_form(client, f):
     assert _rows(client.get(f"/units?{empty_form}").get_data(as_text=True)) == 3
     cases = {"q=江滨": 1, "q=五四路100": 1, "category=2300": 1, "district=350103": 1, "district=3501": 3,
              "has_terminal=true": 1, "has_terminal=false": 2, "overdue=true": None, "sort=next_due": 3,
-             f"maintenance_org_id={w['orgs']['crew'].id}": 2, "q=%25": 0, "q=_": 0}
+             f"maintenance_org_id={w['orgs']['crew'].id}": 2, "q=%25": 0, "q=_": 0, "district=35": 3, "category=elevator": 2}
     for query, expected in cases.items():
         resp = client.get(f"/units?{query}")
         assert resp.status_code == 200, query
         if expected is not None:
             assert _rows(resp.get_data(as_text=True)) == expected, query
+    from equipment.registry import service as registry
+    unit = registry.load_equipment(w["unit"])
+    for code in (unit.rescue_code, unit.device_code, unit.device_code.lower()):  # any code, exactly
+        assert _rows(client.get(f"/units?q={code}").get_data(as_text=True)) == 1, code
     html = client.get("/units?overdue=true").get_data(as_text=True)
     assert f'data-unit="{w["second"]}"' in html and f'data-unit="{w["unit"]}"' not in html
     _login(client, w["users"]["regulator"].id)
@@ -44,7 +48,7 @@ def test_units_filters_scope_and_the_empty_form(client, f):
 def test_bad_list_input_is_a_422_envelope(client, f):
     w = build(f)
     _login(client, w["users"]["regulator"].id)
-    for query in ("page=0", "per_page=1000", "status=bogus", "sort=drop", "district=35ab", "overdue=maybe",
+    for query in ("page=0", "per_page=1000", "status=bogus", "sort=drop", "district=35ab", "district=350", "overdue=maybe",
                   "maintenance_org_id=-1", "q=" + "x" * 101):
         resp = client.get(f"/units?{query}", headers={"Accept": "application/json"})
         assert resp.status_code == 422, query
@@ -128,3 +132,13 @@ def test_dossier_speaks_chinese_and_shows_times_in_shanghai(client, f, db):
     assert not any(f".{first.at.microsecond:06d}" in line for line in history.splitlines() if first.at.microsecond)
     en = client.get(f"/units/{w['unit']}?lang=en").get_data(as_text=True)
     assert "Rated load (kg)" in en
+
+
+def test_error_pages_speak_chinese_and_offer_a_way_on(client, f):
+    w = build(f)
+    anonymous = client.get("/units", headers={"Accept": "text/html"})
+    assert anonymous.status_code == 401 and "请先登录" in anonymous.get_data(as_text=True)
+    assert 'href="/login?next=' in anonymous.get_data(as_text=True)
+    _login(client, w["users"]["owner"].id)
+    missing = client.get("/units/987654", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "未找到" in missing and 'data-status="404"' in missing
