@@ -1,4 +1,5 @@
-"""Demo city: a year of periodic inspections (a few failed, a few now overdue) and due dates for every unit."""
+"""Demo city: a year of periodic inspections (a few failed, a few now overdue) and due dates for every unit; the
+demo inspection agency is named on every lift, so the demo inspector has units, due dates and overdue work."""
 from __future__ import annotations
 
 import datetime as dt
@@ -26,4 +27,5 @@ def demo_seed(*, orgs, rng) -> None:
         service.record_inspection(actor=actor, equipment_id=unit_id, kind="periodic",
                                   date=today - dt.timedelta(days=days_ago), conclusion=conclusion,
                                   report_no=f"FZTJ-{today.year}-{n:05d}", items=[], defects=[])
+        service.assign_agency(actor=actor, equipment_id=unit_id, agency_org_id=orgs["agency"].id)
     jobs.refresh(today)

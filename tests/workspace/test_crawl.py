@@ -66,15 +66,16 @@ def _follow(href: str, base: str) -> str | None:
     return url.path + (f"?{url.query}" if url.query else "")
 
 
-def untranslated(texts: list[str]) -> list[str]:
+def untranslated(texts: list[str], data_words=frozenset()) -> list[str]:
+    """`data_words`: words that are data, not labels (the signed-in user's login name)."""
     out = []
     for text in texts:
-        out += SNAKE.findall(text)
-        out += [w for w in ENGLISH.findall(text) if w not in ALLOWED_WORDS]
+        out += [w for w in SNAKE.findall(text) if w not in data_words]
+        out += [w for w in ENGLISH.findall(text) if w not in ALLOWED_WORDS and w not in data_words]
     return out
 
 
-def crawl(client, start: str = "/") -> dict[str, tuple[int, list[str]]]:
+def crawl(client, start: str = "/", data_words=frozenset()) -> dict[str, tuple[int, list[str]]]:
     seen, queue, results = {start}, [start], {}
     while queue and len(results) < MAX_PAGES:
         path = queue.pop(0)
@@ -83,7 +84,7 @@ def crawl(client, start: str = "/") -> dict[str, tuple[int, list[str]]]:
         if resp.mimetype == "text/html":
             page = _Page()
             page.feed(resp.get_data(as_text=True))
-            bad = untranslated(page.text)
+            bad = untranslated(page.text, data_words)
             for href in page.links:
                 target = _follow(href, path)
                 if target and target not in seen:
