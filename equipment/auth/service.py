@@ -153,3 +153,6 @@ def users_of_org(org_id: int, role: str | None = None) -> list[User]:
     if role:
         stmt = stmt.where(User.role == role)
     return list(db.session.scalars(stmt))
+
+
+from equipment.auth.directory import active_members, find_user  # noqa: E402,F401  (for other domains)

@@ -29,6 +29,8 @@ class Domain:
     setup: Callable[[Flask], None] | None = None
     # demo_seed(orgs=, rng=): the domain's part of `equipment demo`'s city (crews, due dates...)
     demo_seed: Callable | None = None
+    # readiness: {name: check() -> "ok" | "not configured" | "error: ..."} reported by /readyz
+    readiness: Mapping[str, Callable[[], str]] = field(default_factory=dict)
 
 
 def domains_of(app: Flask | None = None) -> tuple[Domain, ...]:

@@ -24,11 +24,9 @@ def emergency_group():
 @with_appcontext
 def crew(username, lat, lon, on_duty, phone, email):
     """Register (or update) USERNAME, a crew user of a maintenance unit, as a rescue crew member."""
-    from sqlalchemy import select
-    from equipment.auth.models import User
+    from equipment.auth import service as auth
     from equipment.emergency import crews
-    from equipment.extensions import db
-    user = db.session.scalar(select(User).where(User.username == username))
+    user = auth.find_user(username)
     if user is None or user.role != "crew":
         raise click.ClickException(f"no crew user {username}")
     with acting_as(SYSTEM):

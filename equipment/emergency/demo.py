@@ -1,10 +1,7 @@
 """Demo city: the maintenance crews on duty around Fuzhou, so a trapped car is dispatched at once."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from equipment.auth.models import User
-from equipment.extensions import db
+from equipment.auth import service as auth
 
 CREW_POSITIONS = {"crew1": (26.085, 119.300), "crew2": (26.060, 119.315), "crew3": (26.045, 119.322)}
 
@@ -12,6 +9,6 @@ CREW_POSITIONS = {"crew1": (26.085, 119.300), "crew2": (26.060, 119.315), "crew3
 def demo_seed(*, orgs, rng) -> None:
     from equipment.emergency.crews import register_crew
     for username, (lat, lon) in CREW_POSITIONS.items():
-        user = db.session.scalar(select(User).where(User.username == username))
+        user = auth.find_user(username)
         if user is not None:
             register_crew(user_id=user.id, on_duty=True, lat=lat, lon=lon, phone=f"1380591{user.id:04d}")

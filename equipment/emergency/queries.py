@@ -11,7 +11,6 @@ from equipment.emergency import crews
 from equipment.emergency.models import (ACTIVE_DISPATCH, OPEN_STATUSES, CrewMember, Dispatch, Incident,
                                         IncidentEvent)
 from equipment.extensions import db
-from equipment.registry.models import Equipment
 
 DESK = ("admin", "regulator", "dispatcher")
 
@@ -26,7 +25,7 @@ def scope(stmt, actor: Actor):
         if crew is None:
             return stmt.where(False)
         return stmt.where(exists().where(Dispatch.incident_id == Incident.id, Dispatch.crew_id == crew.id))
-    return stmt.where(exists().where(Equipment.id == Incident.equipment_id, registry.visible_clause(actor)))
+    return stmt.where(registry.scope(actor, Incident.equipment_id))
 
 
 def list_incidents(*, actor: Actor, equipment_id: int | None = None, status: str | None = None,

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from equipment.auth.models import User
+from equipment.auth import service as auth
 from equipment.core.actor import Actor
 from equipment.extensions import db
 
@@ -14,7 +14,7 @@ from equipment.extensions import db
 def demo_seed(*, orgs, rng) -> None:
     from equipment.inspections import jobs, obligations, service
     from equipment.registry import service as registry
-    regulator = db.session.scalar(select(User).where(User.username == "regulator"))
+    regulator = auth.find_user("regulator")
     actor = Actor(user_id=regulator.id, username=regulator.username, role="regulator", org_id=None)
     today = obligations.today_local()
     jobs.new_units()

@@ -12,6 +12,7 @@ from equipment.core.db import atomic
 from equipment.core.errors import Forbidden, Invalid, NotFound
 from equipment.extensions import db
 from equipment.inspections.models import SpotCheckAssignment, SpotCheckDraw
+from equipment.auth import service as auth
 from equipment.registry import service as registry
 
 FILTER_KEYS = ("category", "district_code", "status")
@@ -34,12 +35,7 @@ def _candidates(filters: dict) -> tuple[list[int], dict[int, set]]:
 
 
 def _pool(user_ids: list[int] | None = None) -> list[tuple[int, int]]:
-    from equipment.auth.models import User
-    stmt = select(User.id, User.org_id).where(User.role == "inspector", User.active.is_(True),
-                                              User.org_id.isnot(None))
-    if user_ids is not None:
-        stmt = stmt.where(User.id.in_(user_ids))
-    return [(r.id, r.org_id) for r in db.session.execute(stmt.order_by(User.id))]
+    return auth.active_members("inspector", user_ids)
 
 
 def compute(seed: int, candidate_ids: list[int], conflicts: dict[int, set], pool: list[tuple[int, int]],

@@ -18,6 +18,7 @@ from equipment.registry.schemas import attribute_schema
 from equipment.registry.published import (STATUSES, WIDE_READ_ROLES, lock_unit,  # noqa: F401
                                           mirror_inspection_due, refresh_due_status, scope, unit_id_in,
                                           unit_view, visible_clause)
+from equipment.registry.listing import MAX_PER_PAGE as LIST_MAX_PER_PAGE, SORTS as LIST_SORTS  # noqa: F401
 from equipment.registry.listing import (districts_in_use, filter_clauses, iter_units, list_units,  # noqa: F401
                                         maintenance_orgs, map_points, units_brief)
 from equipment.registry.tags import (active_tag, issue_tag, public_lookup, public_view,  # noqa: F401

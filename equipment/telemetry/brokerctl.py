@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -74,6 +75,19 @@ def parse_url(url: str, username: str | None = None, password: str | None = None
     user = unquote(parts.username) if parts.username else username
     pwd = unquote(parts.password) if parts.password else password
     return Connection(parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), user, pwd, tls)
+
+
+def reachable() -> str:
+    """/readyz: can this process reach the MQTT broker (a TCP connect, the cheapest honest probe)?"""
+    url = public_url()
+    if not url:
+        return "not configured"
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 1883), timeout=1):
+            return "ok"
+    except OSError as err:
+        return f"error: {err.__class__.__name__}"
 
 
 def public_url(app=None) -> str:

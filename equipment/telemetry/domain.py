@@ -2,7 +2,7 @@
 from equipment.core.domain import Domain
 from equipment.registry import pages as registry_pages
 from equipment.simulation.cli import simulate_group
-from equipment.telemetry import cli, jobs, models, pages, runtime, simulator, views
+from equipment.telemetry import brokerctl, cli, jobs, models, pages, runtime, simulator, views
 
 
 def setup(app) -> None:
@@ -11,4 +11,5 @@ def setup(app) -> None:
 
 DOMAIN = Domain(name="telemetry", models=models, api_blueprints=tuple(views.api_blueprints),
                 page_blueprints=(pages.bp,), cli_groups=(cli.telemetry_group, simulate_group(simulator.simulate_command)),
-                jobs=tuple(jobs.JOBS), text=pages.TEXT, background=runtime.start, setup=setup)
+                jobs=tuple(jobs.JOBS), text=pages.TEXT, background=runtime.start, setup=setup,
+                readiness={"broker": brokerctl.reachable})

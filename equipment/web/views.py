@@ -5,6 +5,7 @@ import ipaddress
 from flask import Blueprint, Response, current_app, request, send_from_directory
 from sqlalchemy import text
 
+from equipment.core.domain import domains_of
 from equipment.core.errors import NotFound
 from equipment.extensions import db
 
@@ -30,25 +31,11 @@ def readyz():
         checks["database"] = "ok"
     except Exception as err:  # readiness reports, it does not raise
         checks["database"] = f"error: {type(err).__name__}"
-    checks["broker"] = _broker_check()
+    for domain in domains_of():  # e.g. telemetry: can this process reach the MQTT broker?
+        for name, check in domain.readiness.items():
+            checks[name] = check()
     ok = all(v in ("ok", "not configured") for v in checks.values())
     return {"status": "ok" if ok else "unavailable", "checks": checks}, (200 if ok else 503)
-
-
-def _broker_check() -> str:
-    """Can this process reach the MQTT broker (a TCP connect, the cheapest honest probe)?"""
-    import socket
-    from urllib.parse import urlsplit
-    from equipment.telemetry.brokerctl import public_url
-    url = public_url()
-    if not url:
-        return "not configured"
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname, parts.port or 1883), timeout=1):
-            return "ok"
-    except OSError as err:
-        return f"error: {err.__class__.__name__}"
 
 
 @bp.route("/metrics")

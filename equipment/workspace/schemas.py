@@ -1,8 +1,7 @@
 """Query strings of the workspace pages: bad values are a 422 in the one envelope, never a 500 or a guess."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from equipment.registry.listing import MAX_PER_PAGE, SORTS
-from equipment.registry.service import STATUSES
+from equipment.registry.service import LIST_MAX_PER_PAGE as MAX_PER_PAGE, LIST_SORTS as SORTS, STATUSES
 
 
 class Paged(Schema):
