@@ -26,6 +26,15 @@ TEXT = {
     "telemetry.occupied": ("有人", "Occupied"),
     "telemetry.empty": ("无人", "Empty"),
     "telemetry.alarms": ("故障与报警", "Faults and alarms"),
+    # PROTOCOL.md's reject reasons (docs/protocol.md), plus the per-terminal budget
+    "reject.bad_json": ("不是有效的 JSON", "Not valid JSON"), "reject.too_large": ("消息过大", "Too large"),
+    "reject.not_object": ("不是 JSON 对象", "Not an object"), "reject.missing_field": ("缺少字段", "Missing field"),
+    "reject.bad_type": ("字段类型错误", "Wrong type"), "reject.bad_value": ("字段取值无效", "Bad value"),
+    "reject.bad_timestamp": ("时间戳超出范围", "Bad timestamp"),
+    "reject.unknown_terminal": ("未登记的终端", "Unknown terminal"),
+    "reject.revoked_terminal": ("已注销的终端", "Revoked terminal"),
+    "reject.topic_mismatch": ("主题与终端不符", "Topic mismatch"),
+    "reject.rate_limited": ("超出终端发送限额", "Over the terminal's budget"),
     # alarm codes in words for every list and the dossier (GB/T 24476 table plus the platform's own)
     **{f"alarm.{c}": (info.zh, info.en) for c, info in CODES.items()},
     f"alarm.{OFFLINE_CODE}": ("终端离线", "Terminal offline"),

@@ -36,4 +36,4 @@ def test_rejects_page_and_metrics(client, f, db):
     client.get("/logout")
     _login(client, f.user("admin"))
     html = client.get("/admin/telemetry/rejects").get_data(as_text=True)
-    assert "bad_json" in html
+    assert "不是有效的 JSON" in html and "bad_json" not in html  # reasons in words, not codes
