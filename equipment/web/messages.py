@@ -137,8 +137,11 @@ STATES = {
     "mode.firefighter": ("消防员", "Firefighter"), "mode.emergency_power": ("应急电源", "Emergency power"),
     "mode.earthquake": ("地震", "Earthquake"), "mode.stop": ("停止", "Stopped"), "mode.unknown": ("未知", "Unknown"),
     "actor.system": ("系统", "System"), "actor.public": ("公众", "Public"),
-    "flag.impossible_travel": ("异地打卡", "Impossible travel"), "flag.too_short": ("用时过短", "Too short"),
-    "flag.far_from_unit": ("不在现场", "Far from the unit"), "flag.no_position": ("无位置", "No position"),
+    # maintenance plausibility flags (inspections/maintenance.py)
+    "flag.impossible_travel": ("短时间内异地作业", "Impossible travel"), "flag.too_short": ("用时过短", "Too short"),
+    "flag.far_from_unit": ("定位远离设备", "Far from the unit"), "flag.no_position": ("无定位", "No position"),
+    "flag.no_scan": ("未扫码", "No scan"), "flag.items_missing": ("项目未完成", "Items missing"),
+    "flag.tag_mismatch": ("标签不符", "Tag mismatch"),
 }
 
 
