@@ -30,7 +30,7 @@ from equipment.extensions import db
 from equipment.web.metrics import gauge_source
 
 log = logging.getLogger("equipment.emergency.stream")
-POLL_S = 0.5
+POLL_S = 0.25  # one query per process, whatever the number of streams
 CHECK_S = 1.0  # a waiting stream looks at its client this often
 HEARTBEAT_S = 15.0  # keeps proxies from closing an idle stream
 WRITE_TIMEOUT_S = 10.0
@@ -255,7 +255,7 @@ def _generate(app, hub: Hub, actor: Actor, resume: int | None, sock):
     with app.app_context():
         try:
             since = hub.subscribe()
-            yield f"retry: {int(POLL_S * 4000)}\n\n"
+            yield "retry: 2000\n\n"
             chunks, covered = _opening(hub, actor, resume)
             db.session.remove()
             yield from chunks

@@ -96,7 +96,7 @@ TEXT = {
     "em.fire_notified": ("已通知119", "119 notified"),
     "em.awaiting_accept": ("待接单", "Awaiting acceptance"),
     "em.nearby_crews": ("附近可用人员", "Nearest available crews"),
-    "em.pick_incident": ("点选左侧事件查看附近人员", "Select an incident to see the nearest crews"),
+    "em.pick_incident": ("点选一条事件，查看附近可用人员", "Select an incident to see the nearest crews"),
     "em.none_nearby": ("附近暂无可用人员", "No available crew nearby"),
     "em.contracted": ("合同维保", "Contracted"),
     "em.idle": ("空闲", "Available"),
@@ -145,4 +145,7 @@ TEXT = {
     "family.amusement_device": ("大型游乐设施", "Amusement device"),
     "family.pressure_piping": ("压力管道", "Pressure piping"),
     "family.ropeway": ("客运索道", "Passenger ropeway"),
+    "reason.trapped": ("困人", "Trapped"),
+    "reason.public: trapped": ("扫码求助：被困", "Public scan: trapped"),
+    "reason.public: fault": ("扫码报告：故障", "Public scan: fault"),
 }

@@ -17,6 +17,9 @@
     if (text !== undefined && text !== null) e.textContent = text;
     return e;
   }
+  function clock(d) {  /* times are shown in Asia/Shanghai, whatever the browser's own zone */
+    return d.toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
+  }
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k] !== undefined ? values[k] : ""; });
   }
@@ -167,8 +170,9 @@
       document.getElementById("history-title").textContent = "#" + id;
       (inc.events || []).forEach(function (e) {
         var d = new Date(e.at), x = e.data || {};
-        var extra = x.crew_name || (x.cause && T.cause[x.cause]) || x.reason || x.notes || x.to || "";
-        ol.appendChild(el("li", {}, d.toLocaleTimeString("zh-CN", { hour12: false }) + " " + (T.ev[e.kind] || T.status[e.kind] || e.kind) +
+        var extra = x.crew_name || (x.cause && T.cause[x.cause]) || (x.source && T.source[x.source]) ||
+          x.reason || x.notes || x.to || "";
+        ol.appendChild(el("li", {}, clock(d) + " " + (T.ev[e.kind] || T.status[e.kind] || e.kind) +
           " · " + e.actor_name + (extra ? " · " + extra : "")));
       });
     });
@@ -190,7 +194,7 @@
         li.appendChild(what);
         li.appendChild(el("small", {}, [T.idle, c.distance_m !== null ? (c.distance_m / 1000).toFixed(1) + " " + T.km : "",
           c.eta_min !== null ? T.eta + " " + c.eta_min + " " + T.minutes : "",
-          c.position_at ? T.position_at + " " + new Date(c.position_at).toLocaleTimeString("zh-CN", { hour12: false }) : ""].filter(Boolean).join(" · ")));
+          c.position_at ? T.position_at + " " + clock(new Date(c.position_at)) : ""].filter(Boolean).join(" · ")));
         li.appendChild(button(T.action.assign, "assign", id, "", function () { assign(inc, c); }));
         ol.appendChild(li);
       });

@@ -10,7 +10,7 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ lat: lat, lon: lon, accuracy_m: acc }) })
       .then(function (r) { return r.json(); })
-      .then(function (j) { msg.textContent = j.position_at ? new Date(j.position_at).toLocaleTimeString("zh-CN") : ""; });
+      .then(function (j) { msg.textContent = j.position_at ? new Date(j.position_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" }) : ""; });
   }
 
   function report() {
@@ -86,12 +86,12 @@
 
   function refresh() {
     if (refreshing) { again = true; return refreshing; }
-    if (busy()) { again = true; setTimeout(refresh, 1500); return null; }
+    if (busy()) { setTimeout(refresh, 800); return null; }
     refreshing = fetch("/crew/jobs", { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw r; return r.text(); })
       .then(apply)
-      .catch(function () { again = true; })
-      .then(function () { refreshing = null; if (again) { again = false; setTimeout(refresh, 500); } });
+      .catch(function () { setTimeout(refresh, 3000); })  /* server busy or session gone: try again later */
+      .then(function () { refreshing = null; if (again) { again = false; refresh(); } });
     return refreshing;
   }
 
