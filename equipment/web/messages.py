@@ -22,7 +22,7 @@ HOME = {
     "home.my_jobs": ("我的救援任务", "My rescue jobs"), "home.due_maintenance": ("待维保设备", "Maintenance due"),
     "home.assignments": ("我的检验任务", "My inspection assignments"),
     "home.overdue_units": ("超期未检设备", "Units overdue for inspection"),
-    "home.my_units": ("本单位设备", "Our units"), "home.due_soon": ("即将到期", "Due soon"),
+    "home.my_units": ("本单位设备", "Our units"), "home.due_soon": ("检验即将到期", "Inspection due soon"),
     "home.overview": ("辖区概况", "Overview"), "home.active_alarms": ("未消除报警", "Active alarms"),
     "home.units_total": ("设备总数", "Units"), "home.supervision_later": (
         "辖区划分与监管驾驶舱将在监管模块中提供；以下为全部可见设备的概况。",
