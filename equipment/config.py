@@ -24,6 +24,8 @@ DEFAULTS = {
     "TOKEN_TTL_S": 12 * 3600,
     "HOTLINE": "96333",
     "TILE_URL": "",
+    # district outlines drawn when no TILE_URL is set (GeoJSON, same origin); the bundled one is the demo city's
+    "MAP_OUTLINES": "/static/emergency/districts-350100.geojson",
     "TIMEZONE": "Asia/Shanghai",
     "PROXY_HOPS": 0,  # trusted reverse proxies in front of the web processes (X-Forwarded-For/-Proto)
     "WEBHOOK_ALLOW_PRIVATE": False,  # reminder webhooks to loopback/private addresses (core/outbound.py)

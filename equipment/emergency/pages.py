@@ -35,12 +35,13 @@ def console():
     tile_url = current_app.config.get("TILE_URL") or ""
     resp = current_app.make_response(render_template(
         "emergency/console.html", tile_url=tile_url, causes=CAUSES,
+        outlines_url=current_app.config.get("MAP_OUTLINES") or "",
         accept_s=current_app.config["ACCEPT_DEADLINE_S"], arrival_s=current_app.config["ARRIVAL_DEADLINE_S"]))
     if tile_url:  # let the configured tile server's images through the page policy
         origin = "{0.scheme}://{0.netloc}".format(urlparse(tile_url.replace("{", "").replace("}", "")))
         resp.headers["Content-Security-Policy"] = (
             f"default-src 'self'; img-src 'self' data: {origin}; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self' 'unsafe-inline'; connect-src 'self'")
+            "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
     return resp
 
 

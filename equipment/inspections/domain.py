@@ -8,6 +8,7 @@ def setup(app) -> None:
     registry_pages.add_scan_action(app, {"inspector", "regulator"}, "action.record_inspection", "/inspect/{id}",
                                    allowed=lambda actor, unit: service.may_inspect(actor, unit.id))
     registry_pages.add_scan_action(app, {"crew"}, "action.start_maintenance", "/maintain/{id}")
+    registry_pages.add_public_facts(app, service.public_facts)
 
 
 DOMAIN = Domain(name="inspections", models=models, api_blueprints=tuple(views.api_blueprints),

@@ -299,3 +299,24 @@ def _recompute_changed_keys(new: dict, old: dict) -> None:
     for key in new:
         if key != "_comment" and new.get(key) != old.get(key):
             obligations.recompute_rule(key, new, version)
+
+
+# --- the public scan page's inspection facts --------------------------------------------------------------
+
+def public_facts(unit) -> dict:
+    """For the public scan page: who inspects this unit, and a cylinder's design life (with a warning once it
+    has passed). Organisation names only: no person."""
+    facts, warnings = [], []
+    last = db.session.scalar(select(Inspection.agency_org_id).where(Inspection.equipment_id == unit.id,
+                                                                    Inspection.agency_org_id.isnot(None))
+                             .order_by(Inspection.date.desc(), Inspection.id.desc()).limit(1))
+    ob = db.session.scalar(select(Obligation).where(Obligation.equipment_id == unit.id,
+                                                    Obligation.kind == "inspection"))
+    agency_id = last or (ob.responsible_org_id if ob is not None else None)
+    if agency_id is not None:
+        facts.append(("label.inspection_agency", registry.get_organization(agency_id).name))
+    if unit.family == "gas_cylinder" and ob is not None and ob.life_end is not None:
+        facts.append(("label.life_end", ob.life_end.isoformat()))
+        if schedule.past_life(ob.life_end, obligations.today_local()):
+            warnings.append("warning.past_life")
+    return {"facts": facts, "warnings": warnings}

@@ -265,6 +265,7 @@ class PublicView(Schema):
     registration_code = fields.String()
     rescue_code = fields.String()
     cylinder_code = fields.String()
+    use_certificate_no = fields.String(allow_none=True)
     address = fields.String()
     status = fields.String()
     user_unit = fields.Dict()

@@ -83,7 +83,7 @@ def effective_status(unit: Equipment) -> str:
 
 PUBLIC_COLUMNS = ("family", "device_code", "registration_code", "rescue_code", "cylinder_code", "address",
                   "status", "last_inspection_date", "last_inspection_conclusion", "next_inspection_due",
-                  "last_maintenance_at")
+                  "last_maintenance_at", "use_certificate_no")
 
 
 @functools.cache
@@ -132,6 +132,7 @@ def _view(unit: Equipment, cat_names: tuple, user_name: str | None, maint: dict 
         "category": unit.family, "category_name": cat_names[0], "category_name_en": cat_names[1],
         "device_code": unit.device_code, "registration_code": unit.registration_code,
         "rescue_code": unit.rescue_code, "cylinder_code": unit.cylinder_code, "address": unit.address,
+        "use_certificate_no": unit.use_certificate_no,
         "status": effective_status(unit), "last_inspection": last,
         "next_inspection_due": unit.next_inspection_due, "last_maintenance": unit.last_maintenance_at,
         "maintenance_unit": maint, "user_unit": {"name": user_name} if user_name else None,

@@ -7,7 +7,7 @@
   var csrf = root.dataset.csrf, causes = root.dataset.causes.split(",");
   var incidents = {}, crews = [], selected = null, audio = null, firstSnapshot = true;
   var OPEN = ["reported", "dispatched", "accepted", "on_site", "released"];
-  var map = new window.IncidentMap(document.getElementById("map"), root.dataset.tileUrl);
+  var map = new window.IncidentMap(document.getElementById("map"), root.dataset.tileUrl, root.dataset.outlines);
   var tbody = document.querySelector("#incidents tbody");
   var dialog = document.getElementById("confirm-dialog");
 

@@ -1,5 +1,6 @@
-/* A dependency-free slippy map: Web Mercator markers, raster tiles only when a tile URL is configured.
-   With no tile server the same projection draws a plain scatter of incidents and crews. */
+/* A dependency-free slippy map: Web Mercator markers, raster tiles only when a tile URL is configured
+   (天地图, 高德 or the operator's own tile server). Without one, district outlines and names from a bundled
+   GeoJSON (EQUIPMENT_MAP_OUTLINES) are drawn under the markers, so the map is never a bare grid. */
 (function () {
   "use strict";
   var TILE = 256;
@@ -9,8 +10,8 @@
     return { x: (lon + 180) / 360 * s, y: (1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * s };
   }
 
-  function fitZoom(points, w, h) {
-    for (var z = 17; z > 2; z--) {
+  function fitZoom(points, w, h, maxZoom) {
+    for (var z = maxZoom || 17; z > 2; z--) {
       var xs = points.map(function (p) { return project(p.lat, p.lon, z).x; });
       var ys = points.map(function (p) { return project(p.lat, p.lon, z).y; });
       if (Math.max.apply(null, xs) - Math.min.apply(null, xs) < w * 0.8 &&
@@ -19,23 +20,68 @@
     return 3;
   }
 
-  function IncidentMap(el, tileUrl) { this.el = el; this.tileUrl = tileUrl; }
+  function IncidentMap(el, tileUrl, outlinesUrl) {
+    var self = this;
+    this.el = el; this.tileUrl = tileUrl; this.outlines = null; this.last = null;
+    if (!tileUrl && outlinesUrl && window.fetch) {
+      fetch(outlinesUrl, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (geo) {
+          if (!geo || !geo.features) return;
+          self.outlines = geo.features;
+          if (self.last) self.update.apply(self, self.last);
+        }).catch(function () { /* no outlines: markers alone */ });
+    }
+  }
+
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function rings(geometry) {
+    if (geometry.type === "Polygon") return geometry.coordinates;
+    if (geometry.type === "MultiPolygon") return [].concat.apply([], geometry.coordinates);
+    return [];
+  }
+
+  IncidentMap.prototype.drawOutlines = function (z, ox, oy, w, h) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("class", "outlines"); svg.setAttribute("width", w); svg.setAttribute("height", h);
+    this.outlines.forEach(function (f) {
+      var d = rings(f.geometry).map(function (ring) {
+        return "M" + ring.map(function (c) { var q = project(c[1], c[0], z); return (q.x - ox).toFixed(1) + "," + (q.y - oy).toFixed(1); }).join("L") + "Z";
+      }).join("");
+      var path = document.createElementNS(SVG, "path");
+      path.setAttribute("d", d); svg.appendChild(path);
+      var c = f.properties.center;
+      if (c) {
+        var q = project(c[1], c[0], z), label = document.createElementNS(SVG, "text");
+        label.setAttribute("x", (q.x - ox).toFixed(1)); label.setAttribute("y", (q.y - oy).toFixed(1));
+        label.textContent = f.properties.name; svg.appendChild(label);
+      }
+    });
+    this.el.appendChild(svg);
+  };
 
   IncidentMap.prototype.update = function (incidents, crews, selected) {
+    this.last = [incidents, crews, selected];
     var el = this.el, w = el.clientWidth || 400, h = el.clientHeight || 300;
     var pts = [];
     incidents.forEach(function (i) { if (i.location) pts.push({ lat: i.location.lat, lon: i.location.lon, kind: "incident", id: i.id, level: i.level }); });
     crews.forEach(function (c) { if (c.location) pts.push({ lat: c.location.lat, lon: c.location.lon, kind: "crew", id: c.id, name: c.name }); });
     el.textContent = "";
-    if (!pts.length) { el.classList.add("empty"); return; }
+    var city = (this.outlines || []).filter(function (f) { return f.properties.center; }).map(function (f) {
+      return { lat: f.properties.center[1], lon: f.properties.center[0] };
+    });
+    if (!pts.length && !city.length) { el.classList.add("empty"); return; }
     el.classList.remove("empty");
     var focus = pts.filter(function (p) { return p.kind === "incident"; });
-    var z = fitZoom(focus.length ? focus : pts, w, h);
+    if (!focus.length && !pts.length) focus = city;  /* nothing to show yet: the city itself */
+    /* with district outlines, never closer than a district's scale: the dispatcher sees where it is */
+    var z = fitZoom(focus.length ? focus : pts, w, h, this.outlines ? 12 : 17);
     var cx = 0, cy = 0;
     (focus.length ? focus : pts).forEach(function (p) { var q = project(p.lat, p.lon, z); cx += q.x; cy += q.y; });
-    var n = (focus.length ? focus : pts).length; cx /= n; cy /= n;
+    var n = (focus.length ? focus : pts).length || 1; cx /= n; cy /= n;
     var ox = cx - w / 2, oy = cy - h / 2;
     if (this.tileUrl) this.drawTiles(z, ox, oy, w, h);
+    else if (this.outlines) this.drawOutlines(z, ox, oy, w, h);
     pts.forEach(function (p) {
       var q = project(p.lat, p.lon, z), m = document.createElement("div");
       var x = q.x - ox, y = q.y - oy;
