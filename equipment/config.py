@@ -33,6 +33,7 @@ DEFAULTS = {
     # bytes per request body (413 beyond): small for JSON and forms, the large one only on views marked
     # input_guard.large_body (registry imports); bigger registries import by CLI
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "STREAM_MAX": 256,  # live SSE streams per web process (each holds a thread; `equipment web` sizes it)
     "UPLOAD_MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     "TERMINAL_STATE_BUDGET": "20/100",  # per terminal: states+online a second / burst (over: rate_limited)
     "TERMINAL_EVENT_BUDGET": "20/300",  # per terminal: events a second / burst (telemetry/budget.py)
@@ -41,7 +42,7 @@ DEFAULTS = {
 FLOATS = {"TRAPPED_AFTER_S", "STOP_OUTSIDE_ZONE_AFTER_S", "OFFLINE_AFTER_S", "ACCEPT_DEADLINE_S",
           "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M", "LEVEL2_AFTER_S"}
 INTS = {"DISPATCH_PARALLEL", "LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS",
-        "MAX_CONTENT_LENGTH", "UPLOAD_MAX_CONTENT_LENGTH", "TERMINALS_PER_UNIT"}
+        "MAX_CONTENT_LENGTH", "UPLOAD_MAX_CONTENT_LENGTH", "TERMINALS_PER_UNIT", "STREAM_MAX"}
 BOOLS = {"WEBHOOK_ALLOW_PRIVATE"}
 
 

@@ -82,5 +82,8 @@ def web(host, port, workers, threads, worker_class):
     import os
     import sys
     threading = ["--threads", str(threads)] if worker_class == "gthread" else []
+    # A live stream holds a gthread thread for its whole life: leave a few for pages and the API, so open
+    # consoles (or clients that stopped reading) never starve them. Sync workers serve no streams at all.
+    os.environ.setdefault("EQUIPMENT_STREAM_MAX", str(max(1, threads - 4) if worker_class == "gthread" else 0))
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-k", worker_class, "-w", str(workers), *threading,
                               "-b", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"])

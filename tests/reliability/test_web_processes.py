@@ -145,3 +145,29 @@ def test_equipment_web_keeps_answering_while_consoles_hold_streams(rig, procs, t
         assert stream.next("snapshot") is not None, procs.tails()
     started = time.monotonic()
     assert healthy(base), f"no answer with two consoles open ({time.monotonic() - started:.1f} s)"
+
+
+@pytest.mark.timeout(90)
+def test_equipment_web_keeps_threads_for_pages_when_streams_fill_up(rig, procs, tmp_path):
+    """`equipment web --threads 6`: at most 2 live streams per process, so 4 threads stay for pages and the
+    API; a third console gets 503 (it retries later) and the process keeps answering."""
+    from tests.emergency.sse import SseClient
+    _, username = seed(rig)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"EQUIPMENT_DATABASE_URL": rig.url, "EQUIPMENT_INSTANCE_DIR": str(tmp_path),
+           "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    procs.spawn("web", [str(BIN / "equipment"), "web", "--host", "127.0.0.1", "--port", str(port),
+                        "--workers", "1", "--threads", "6"], env=env)
+    assert wait_until(lambda: healthy(base), 45, 0.25), procs.tails()
+    token = requests.post(f"{base}/api/v1/auth/token", json={"username": username, "password": PASSWORD},
+                          timeout=10).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    consoles = [SseClient(base, auth, read=False).start_and_wait() for _ in range(3)]
+    try:
+        assert [c.status for c in consoles] == [200, 200, 503], procs.tails()
+        assert consoles[2].resp.headers["Retry-After"] == "5"
+        assert healthy(base) and requests.get(f"{base}/api/v1/incidents", headers=auth, timeout=5).ok
+    finally:
+        for c in consoles:
+            c.close()
