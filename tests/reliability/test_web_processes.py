@@ -126,17 +126,23 @@ def test_incident_opened_through_one_web_process_reaches_the_other_and_its_strea
     assert event["data"]["level"] == resp.json()["level"]
 
 
-@pytest.mark.timeout(90)
-def test_equipment_web_keeps_answering_while_consoles_hold_streams(rig, procs, tmp_path):
-    _, username = seed(rig)
+def _equipment_web(rig, procs, tmp_path, *args) -> str:
+    """`equipment web` (gunicorn) on a free port; returns its base URL once it answers."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # `equipment web` execs "gunicorn" by name: it must be on PATH (it is not when the venv is not activated)
     env = {"EQUIPMENT_DATABASE_URL": rig.url, "EQUIPMENT_INSTANCE_DIR": str(tmp_path),
            "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
-    procs.spawn("web", [str(BIN / "equipment"), "web", "--host", "127.0.0.1", "--port", str(port),
-                        "--workers", "2"], env=env)
+    procs.spawn("web", [str(BIN / "equipment"), "web", "--host", "127.0.0.1", "--port", str(port), *args],
+                env=env)
     assert wait_until(lambda: healthy(base), 45, 0.25), procs.tails()
+    return base
+
+
+@pytest.mark.timeout(90)
+def test_equipment_web_keeps_answering_while_consoles_hold_streams(rig, procs, tmp_path):
+    _, username = seed(rig)
+    base = _equipment_web(rig, procs, tmp_path, "--workers", "2")
     token = requests.post(f"{base}/api/v1/auth/token", json={"username": username, "password": PASSWORD},
                           timeout=10).json()["access_token"]
     for _ in range(2):  # two dispatcher consoles, as many as the process has workers
@@ -153,13 +159,7 @@ def test_equipment_web_keeps_threads_for_pages_when_streams_fill_up(rig, procs, 
     API; a third console gets 503 (it retries later) and the process keeps answering."""
     from tests.emergency.sse import SseClient
     _, username = seed(rig)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {"EQUIPMENT_DATABASE_URL": rig.url, "EQUIPMENT_INSTANCE_DIR": str(tmp_path),
-           "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
-    procs.spawn("web", [str(BIN / "equipment"), "web", "--host", "127.0.0.1", "--port", str(port),
-                        "--workers", "1", "--threads", "6"], env=env)
-    assert wait_until(lambda: healthy(base), 45, 0.25), procs.tails()
+    base = _equipment_web(rig, procs, tmp_path, "--workers", "1", "--threads", "6")
     token = requests.post(f"{base}/api/v1/auth/token", json={"username": username, "password": PASSWORD},
                           timeout=10).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
