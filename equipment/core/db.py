@@ -10,6 +10,7 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import create_engine, event, func, select
 
 from equipment.core.errors import Invalid
+from equipment.core.fields import MAX_PAGE, MAX_PER_PAGE
 
 SPATIALITE = "mod_spatialite"
 
@@ -135,10 +136,10 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
-def paginate(stmt, *, page: int = 1, per_page: int = 50, max_per_page: int = 200) -> dict:
+def paginate(stmt, *, page: int = 1, per_page: int = 50, max_per_page: int = MAX_PER_PAGE) -> dict:
     """Run a select with offset pagination; returns the list envelope of DESIGN.md."""
     db = flask_db()
-    if not 1 <= page <= 1_000_000 or per_page < 1 or per_page > max_per_page:
+    if not 1 <= page <= MAX_PAGE or per_page < 1 or per_page > max_per_page:
         raise Invalid("Invalid pagination", details={
             "page": ["must be >= 1"], "per_page": [f"must be between 1 and {max_per_page}"]})
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

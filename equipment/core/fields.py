@@ -12,6 +12,18 @@ def Id(*, strict: bool = True, **kwargs) -> fields.Integer:
     return fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
 
 
+MAX_PAGE, MAX_PER_PAGE = 1_000_000, 200  # what core.db.paginate accepts
+
+
+def PageNumber() -> fields.Integer:
+    """A list's page (query string): the bounds paginate enforces, stated in the schema and the OpenAPI."""
+    return fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
+
+
+def PerPage() -> fields.Integer:
+    return fields.Integer(load_default=50, validate=validate.Range(1, MAX_PER_PAGE))
+
+
 class BoundedIntConverter(IntegerConverter):
     """`<int:...>` in routes: ids beyond BIGINT simply do not match (404) instead of overflowing the database."""
 

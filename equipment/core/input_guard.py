@@ -17,10 +17,14 @@ from marshmallow import Schema, ValidationError, pre_load
 
 from equipment.core.errors import Invalid
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-# LRM, RLM, ALM; embeddings/overrides LRE..RLO; isolates LRI..PDI; zero-width space/non-joiner/joiner,
-# word joiner, invisible operators, Mongolian vowel separator, BOM used as a zero-width no-break space.
-_HIDDEN = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060-\u2064\u180e\ufeff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# zero-width space/non-joiner/joiner, LRM, RLM; embeddings/overrides LRE..RLO; word joiner and invisible
+# operators; isolates LRI..PDI; ALM; Mongolian vowel separator; BOM used as a zero-width no-break space.
+_HIDDEN_CLASS = r"\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\u180e\ufeff"
+_HIDDEN = re.compile(f"[{_HIDDEN_CLASS}]")
+# What text_problem refuses, for the OpenAPI document's string pattern. Lone surrogates are left out: they are
+# not Unicode scalar values, so no JSON-schema string holds one (and regex engines refuse the range).
+DOCUMENTED_CLASS = r"\u0000" + _HIDDEN_CLASS
 
 
 def text_problem(value: str) -> str | None:

@@ -8,8 +8,15 @@ reached from a response as nullable, so clients (and schemathesis) read the cont
 from __future__ import annotations
 
 from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
+
+from equipment.core.input_guard import DOCUMENTED_CLASS
 
 _PREFIX = "#/components/schemas/"
+# What core.input_guard refuses in any text, as a JSON-schema pattern: a schema-valid request is never refused
+# for its characters (NUL, lone surrogates, bidi controls, zero-width characters).
+SAFE_TEXT = f"^[^{DOCUMENTED_CLASS}]*$"
 
 
 class NullableResponseFields(BasePlugin):
@@ -47,3 +54,33 @@ class NullableResponseFields(BasePlugin):
                 prop["allOf"] = [{"$ref": ref}]
             prop["nullable"] = True
             self._walk(prop)
+
+
+def _text_pattern(self, field, ret=None, **_) -> dict:
+    """Every string property says which characters the boundary refuses (unless it has a stricter pattern).
+    A nullable nested schema becomes allOf + nullable: apispec's anyOf [{type: object}, $ref] for OpenAPI 3.0
+    admits any object at all, so generated requests the schema refuses looked valid."""
+    any_of = (ret or {}).get("anyOf")
+    if isinstance(field, fields.Nested) and any_of and any_of[0] == {"type": "object", "nullable": True}:
+        ret.pop("anyOf")
+        return {"allOf": any_of[1:], "nullable": True}
+    if isinstance(field, fields.Dict) and "minLength" in (ret or {}):  # apispec words a Dict's Length for strings
+        return {"minProperties": ret.pop("minLength")}
+    if isinstance(field, fields.String) and not isinstance(field, (fields.Email, fields.URL, fields.UUID)) \
+            and "pattern" not in (ret or {}) and "enum" not in (ret or {}):
+        return {"pattern": SAFE_TEXT}
+    return {}
+
+
+class BoundaryContract(BasePlugin):
+    """Rules the schemas enforce in code, stated in the document too: the text pattern above, and a schema's
+    OPENAPI_EXTRA (cross-field rules marshmallow cannot express, e.g. exactly one of two fields)."""
+
+    def init_spec(self, spec) -> None:
+        marshmallow = next(p for p in spec.plugins if isinstance(p, MarshmallowPlugin))
+        marshmallow.converter.add_attribute_function(_text_pattern)
+
+    def schema_helper(self, name, definition, **kwargs) -> dict | None:
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        return getattr(cls, "OPENAPI_EXTRA", None)

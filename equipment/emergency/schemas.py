@@ -3,7 +3,7 @@ import datetime as dt
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from equipment.core.fields import Id
+from equipment.core.fields import Id, PageNumber, PerPage
 from equipment.core.input_guard import GuardedSchema
 
 from equipment.emergency.models import CAUSES, STATUSES
@@ -23,6 +23,9 @@ class IncidentIn(Strict):
     caller_phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
+    OPENAPI_EXTRA = {"oneOf": [{"required": ["equipment_id"], "properties": {"equipment_id": {"type": "integer"}}},
+                               {"required": ["rescue_code"], "properties": {"rescue_code": {"type": "string"}}}]}
+
     @validates_schema
     def one_unit(self, data, **_):
         if (data.get("equipment_id") is None) == (data.get("rescue_code") is None):
@@ -32,8 +35,8 @@ class IncidentIn(Strict):
 class IncidentQuery(Schema):
     equipment_id = Id(strict=False, load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(("open", "all", *STATUSES)))
-    page = fields.Integer(load_default=1)
-    per_page = fields.Integer(load_default=50)
+    page = PageNumber()
+    per_page = PerPage()
 
 
 class TransitionIn(Strict):

@@ -21,6 +21,7 @@ def list_incidents(args):
 @incidents.route("", methods=["POST"])
 @incidents.arguments(schemas.IncidentIn)
 @incidents.response(201, schemas.IncidentOut)
+@incidents.alt_response(200, schema=schemas.IncidentOut, description="the unit's incident already open (DESIGN.md)")
 def create_incident(body):
     incident, created = service.report(actor=require_actor(*service.INTAKE_ROLES), **body)
     return queries.view(incident), 201 if created else 200

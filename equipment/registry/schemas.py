@@ -2,7 +2,7 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from equipment.core.fields import Id
+from equipment.core.fields import Id, PageNumber, PerPage
 from equipment.core.input_guard import GuardedSchema
 
 from equipment.registry.models import ORG_KINDS, STATUSES
@@ -134,6 +134,9 @@ class EquipmentIn(Strict):
     attributes = fields.Dict(keys=fields.String(), load_default=dict)
     components = fields.List(fields.Nested(ComponentIn), load_default=list)
 
+    OPENAPI_EXTRA = {"anyOf": [{"required": [key], "properties": {key: {"type": "string", "minLength": 1}}}
+                               for key in ("device_code", "registration_code", "cylinder_code")]}
+
     @validates_schema
     def one_identifier(self, data, **_):
         if not any(data.get(k) for k in ("device_code", "registration_code", "cylinder_code")):
@@ -148,12 +151,14 @@ class EquipmentPatch(Strict):
     rescue_code = fields.String(allow_none=True)
     maintenance_org_id = Id(allow_none=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
-    attributes = fields.Dict(keys=fields.String())
+    attributes = fields.Dict(keys=fields.String(), validate=validate.Length(min=1))
+
+    OPENAPI_EXTRA = {"minProperties": 1}
 
     @validates_schema
     def something_to_change(self, data, **_):
         # An empty PATCH would still append an (empty) record to the append-only history.
-        if not data or data == {"attributes": {}}:
+        if not data:
             raise ValidationError("nothing to change / 没有要修改的字段", "_schema")
 
 
@@ -194,8 +199,8 @@ class EquipmentQuery(Schema):
     component_kind = fields.String()
     component_maker = fields.String()
     component_model = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    page = PageNumber()
+    per_page = PerPage()
 
 
 class Page(Schema):

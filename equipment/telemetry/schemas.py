@@ -1,7 +1,7 @@
 """Boundary schemas of telemetry (marshmallow at the HTTP edge only; the MQTT hot path uses payload.py)."""
 from marshmallow import RAISE, Schema, fields, validate
 
-from equipment.core.fields import Id
+from equipment.core.fields import Id, PageNumber, PerPage
 from equipment.core.input_guard import GuardedSchema
 
 from equipment.telemetry.models import ALARM_STATUSES
@@ -13,8 +13,8 @@ class Strict(GuardedSchema):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = PageNumber()
+    per_page = PerPage()
 
 
 class Page(Schema):
