@@ -1,10 +1,9 @@
 from flask import current_app, request
 
-# No inline script anywhere (JS lives in static files, page data in data-* attributes or JSON data blocks),
-# so an injected <script> or on* handler does not run. Styles: see STYLE_SRC.
-# Styles keep 'unsafe-inline' only while one template still carries a style="" attribute (crew page, converted
-# late with the other helpers' pages): inline styles cannot run code; the browser test lists what is left.
-STYLE_SRC = "style-src 'self' 'unsafe-inline'"
+# Nothing inline: JS lives in static files (page data in data-* attributes or JSON data blocks) and styles in
+# stylesheets, so an injected <script>, on* handler, <style> or style="" does nothing. Scripts may still set
+# element.style (CSSOM), which style-src does not govern: the console map places its markers that way.
+STYLE_SRC = "style-src 'self'"
 CSP = ("default-src 'self'; img-src 'self' data: https:; " + STYLE_SRC + "; "
        "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")

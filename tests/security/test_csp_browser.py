@@ -10,8 +10,8 @@ from tests.emergency.test_console_browser import _login
 from tests.support.live import LiveServer, launch_chromium
 
 SHOTS = os.environ.get("EQUIPMENT_SCREENSHOT_DIR", os.path.join(tempfile.gettempdir(), "shots-h6"))
-ADMIN_PAGES = ["/", "/units", "/units/{unit}", "/q/{tag}", "/alarms", "/inspections", "/maintenance",
-               "/obligations", "/terminals", "/incidents/stats", "/api/v1/docs"]
+ADMIN_PAGES = ["/", "/units", "/units?view=map", "/units/{unit}", "/q/{tag}", "/alarms", "/inspections",
+               "/maintenance", "/obligations", "/terminals", "/incidents/stats", "/filling", "/api/v1/docs"]
 
 
 @pytest.fixture()
@@ -44,7 +44,7 @@ def test_pages_and_api_docs_run_under_the_csp(live_app, backend):
     violations = []
     with LiveServer(live_app) as server, sync_playwright() as pw:
         browser = launch_chromium(pw)
-        for role, paths in (("admin", ADMIN_PAGES), ("dispatcher", ["/console"]), ("crew", ["/crew"])):
+        for role, paths in (("admin", ADMIN_PAGES), ("dispatcher", ["/console"]), ("crew", ["/crew", "/maintain/{unit}"])):
             context = browser.new_context(viewport={"width": 390, "height": 844})
             page = context.new_page()
             page.on("console", lambda msg: violations.append((page.url, msg.text))
@@ -55,6 +55,8 @@ def test_pages_and_api_docs_run_under_the_csp(live_app, backend):
                 assert resp.status == 200, (path, resp.status)
                 assert "script-src 'self';" in resp.headers["content-security-policy"]
                 page.wait_for_load_state("networkidle")
+                name = path.strip("/").replace("/", "-").replace("?", "-").replace("{", "").replace("}", "") or "home"
+                page.screenshot(path=os.path.join(SHOTS, f"{role}-{name}-phone-{backend}.png"))
             context.close()
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.on("console", lambda msg: violations.append((page.url, msg.text))
@@ -85,10 +87,10 @@ def _templates():
                 yield os.path.join(root, name)
 
 
-def test_no_template_has_inline_script_or_event_handlers():
+def test_no_template_has_inline_script_style_or_event_handlers():
     import re
     inline = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
-    handler = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
+    handler = re.compile(r"<[^>]+\s(?:on[a-z]+|style)\s*=|<style", re.I)
     found = [(path, m.group(0)) for path in _templates() for text in [open(path, encoding="utf-8").read()]
              for m in [*inline.finditer(text), *handler.finditer(text), *re.finditer("javascript:", text)]]
     assert found == [], found
@@ -99,4 +101,5 @@ def test_the_policy_allows_no_inline_script_anywhere(client, path):
     policy = client.get(path).headers["Content-Security-Policy"]
     script = next(d for d in policy.split(";") if d.strip().startswith("script-src"))
     assert script.split() == ["script-src", "'self'"]
+    assert "style-src 'self';" in policy and "unsafe-inline" not in policy
     assert "object-src 'none'" in policy and "frame-ancestors 'none'" in policy
