@@ -1,6 +1,7 @@
 """Transactions, engine set-up per backend, pagination."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 
@@ -21,30 +22,40 @@ def flask_db(app=None):
     return (app or current_app).extensions["sqlalchemy"]
 
 
-def atomic(fn):
-    """The service function owns the transaction: commit on success, roll back on error.
+@contextlib.contextmanager
+def transaction():
+    """The one transaction scope: commit on success, roll back on error; a nested scope joins the outer one.
 
-    Nested calls join the outermost transaction, so a service may call another service.
+    Service functions enter it through @atomic; a caller that does several services' work as one unit
+    (the telemetry consumer's batch, a job) enters it around all of them, so nothing commits part-way
+    and a failure or a crash leaves either everything or nothing.
     """
+    session = flask_db().session
+    if session.info.get("atomic_depth"):
+        session.info["atomic_depth"] += 1
+        try:
+            yield session
+        finally:
+            session.info["atomic_depth"] -= 1
+        return
+    session.info["atomic_depth"] = 1
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info["atomic_depth"] = 0
+
+
+def atomic(fn):
+    """The service function owns the transaction (see transaction()); nested calls join the outermost one,
+    so a service may call another service."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        session = flask_db().session
-        if session.info.get("atomic_depth"):
-            session.info["atomic_depth"] += 1
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                session.info["atomic_depth"] -= 1
-        session.info["atomic_depth"] = 1
-        try:
-            result = fn(*args, **kwargs)
-            session.commit()
-            return result
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.info["atomic_depth"] = 0
+        with transaction():
+            return fn(*args, **kwargs)
     return wrapper
 
 

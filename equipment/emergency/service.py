@@ -77,6 +77,16 @@ def open_incident(*, equipment_id: int, source: str, reason: str | None = None, 
     return incident, True
 
 
+@atomic
+def sensor_released(*, equipment_id: int, reason: str, at: dt.datetime | None = None) -> Incident | None:
+    """Telemetry saw the entrapment end (car levelled with doors open, car empty, or the terminal cleared
+    11): a line on the open incident's timeline for the dispatcher. The people on site still close it."""
+    incident = _open_of(equipment_id)
+    if incident is not None:
+        timeline.record(incident.id, "sensor_released", at=at or utcnow(), source="sensor", reason=reason)
+    return incident
+
+
 def _acting(actor: Actor | None):
     import contextlib
     from equipment.core.actor import acting_as

@@ -25,6 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.core.db import transaction
 from equipment.core.process import freeze_startup_heap
 from equipment.extensions import db
 from equipment.telemetry import budget, ingest, mqttclient
@@ -248,13 +249,11 @@ class Consumer:
         return None
 
     def _commit(self, items) -> ingest.BatchResult:
-        try:
-            result = self.ingestor.process(items)
-            db.session.commit()
-            return result
-        except BaseException:
-            db.session.rollback()
-            raise
+        # One batch, one transaction: the services the effects call (alarms, incidents) join this scope
+        # instead of committing part of the batch, so a failure or a crash before this commit leaves
+        # nothing behind and the broker's redelivery replays the whole batch.
+        with transaction():
+            return self.ingestor.process(items)
 
     def _isolate(self, items) -> ingest.BatchResult:
         """One message per transaction; a message that fails alone is poison: counted and dropped."""
@@ -266,8 +265,8 @@ class Consumer:
                 raise
             except Exception as err:
                 log.error("poison message on %s rejected: %r", item.topic[:80], err)
-                ingest.count_rejects({POISON_REASON: (1, repr(err)[:200])})
-                db.session.commit()
+                with transaction():
+                    ingest.count_rejects({POISON_REASON: (1, repr(err)[:200])})
                 result = ingest.BatchResult(rejects={POISON_REASON: 1})
             total.stored += result.stored
             total.incidents.extend(result.incidents)

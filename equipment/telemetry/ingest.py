@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from equipment.core.db import transaction
 from equipment.core.models import utcnow
 from equipment.extensions import db
 from equipment.telemetry import alarms, budget, rules
@@ -115,7 +116,12 @@ class Ingestor:
 
     # -- entry point -------------------------------------------------------------------------------
     def process(self, batch: list[Incoming]) -> BatchResult:
-        """Runs in the caller's transaction; the caller commits (and only then acks)."""
+        """One transaction for the whole batch: it joins the caller's scope (the consumer's, which commits
+        and only then acks) or, called alone, is its own."""
+        with transaction():
+            return self._process(batch)
+
+    def _process(self, batch: list[Incoming]) -> BatchResult:
         result = BatchResult()
         rejects: dict[str, list] = {}
         accepted = self._validate(batch, rejects)
@@ -381,7 +387,8 @@ def _write_latest(rows: list[dict]) -> None:
 
 
 def apply_effects(effects, incidents: list) -> None:
-    """(equipment_id, at_epoch_s, effect) in order -> alarms and emergency incidents."""
+    """(equipment_id, at_epoch_s, effect) in order -> alarms and emergency records: the one place rule
+    effects take hold, for consumer batches and the tick job alike, inside the caller's transaction."""
     for eid, at, eff in effects:
         when = _dt(at)
         if isinstance(eff, rules.RaiseAlarm):
@@ -389,17 +396,21 @@ def apply_effects(effects, incidents: list) -> None:
         elif isinstance(eff, rules.ClearAlarm):
             alarms.auto_clear(equipment_id=eid, code=eff.code, at=when)
         elif isinstance(eff, rules.Trapped):
-            incidents.append(_hand_off(eid, eff.reason, when))
+            incident, created = _hand_off(eid, lambda emergency: emergency.open_incident(
+                equipment_id=eid, source="sensor", reason=eff.reason, at=when))
+            incidents.append((incident.id, created))
+        elif isinstance(eff, rules.TrappedCleared):
+            _hand_off(eid, lambda emergency: emergency.sensor_released(equipment_id=eid, reason=eff.reason,
+                                                                       at=when))
 
 
-def _hand_off(equipment_id: int, reason: str, at: dt.datetime):
+def _hand_off(equipment_id: int, call):
+    """Call into emergency's service; any failure fails the batch as a HandOffError (retried, never poison)."""
     try:
         from equipment.emergency import service as emergency
-        incident, created = emergency.open_incident(equipment_id=equipment_id, source="sensor", reason=reason,
-                                                    at=at)
+        return call(emergency)
     except Exception as err:
-        raise HandOffError(f"open_incident failed for unit {equipment_id}: {err!r}") from err
-    return incident.id, created
+        raise HandOffError(f"emergency hand-off failed for unit {equipment_id}: {err!r}") from err
 
 
 def count_rejects(counts: dict[str, tuple[int, str]]) -> None:

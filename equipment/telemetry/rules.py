@@ -42,7 +42,8 @@ class Trapped:
 
 @dataclass(frozen=True)
 class TrappedCleared:
-    pass
+    # 'levelled_doors_open' | 'car_empty' | 'event_11_cleared': what the sensors saw, for the timeline
+    reason: str = "levelled_doors_open"
 
 
 Effect = RaiseAlarm | ClearAlarm | Trapped | TrappedCleared
@@ -138,7 +139,7 @@ def _trap_released(rs: UnitRuleState) -> bool:
 def _trap_condition(rs: UnitRuleState, at: float, cfg: RuleConfig, effects: list) -> None:
     if rs.trapped and _trap_released(rs):
         rs.trapped = False
-        effects.append(TrappedCleared())
+        effects.append(TrappedCleared("car_empty" if rs.occupied is False else "levelled_doors_open"))
     if not _trap_condition_holds(rs):
         rs.trap_since = None  # continuity broken: the debounce starts over
         return
@@ -168,7 +169,7 @@ def _trapped_event(rs: UnitRuleState, active: bool, at: float, effects: list) ->
         # condition timer restarts from now and will open a new episode after the debounce.
         rs.trapped = False
         rs.trap_since = at if _trap_condition_holds(rs) else None
-        effects.append(TrappedCleared())
+        effects.append(TrappedCleared("event_11_cleared"))
 
 
 def _alarm_button(rs: UnitRuleState, active: bool, effects: list) -> None:

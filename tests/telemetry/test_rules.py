@@ -98,7 +98,7 @@ def test_event_11_is_immediate_and_single():
 def test_event_11_inactive_clears():
     rs = UnitRuleState()
     apply_event(rs, "11", True, T0, CFG)
-    assert apply_event(rs, "11", False, T0 + 5, CFG) == [ClearAlarm("11"), TrappedCleared()]
+    assert apply_event(rs, "11", False, T0 + 5, CFG) == [ClearAlarm("11"), TrappedCleared("event_11_cleared")]
     assert not rs.trapped
 
 
@@ -116,14 +116,14 @@ def test_alarm_button_traps_only_a_shut_occupied_stopped_car():
 def test_unoccupied_clears_trapped():
     rs = stuck_unit()
     tick(rs, T0 + 45, CFG)
-    assert apply_state(rs, {"occupied": False}, T0 + 50, CFG) == [TrappedCleared()]
+    assert apply_state(rs, {"occupied": False}, T0 + 50, CFG) == [TrappedCleared("car_empty")]
     assert rs.trap_since is None and not rs.trapped
 
 
 def test_moving_alone_does_not_clear_trapped():
     rs = stuck_unit()
     tick(rs, T0 + 45, CFG)
-    assert TrappedCleared() not in apply_state(rs, {"moving": True}, T0 + 50, CFG)
+    assert traps(apply_state(rs, {"moving": True}, T0 + 50, CFG)) == []
     assert rs.trapped
 
 
