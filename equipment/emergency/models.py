@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from equipment.core.models import Base, JSONType, UTCDateTime, utcnow
 
 SOURCES = ("sensor", "phone", "public", "manual")
+# rescue 困人: people trapped, the rescue ladder (crews, levels, 119, deadlines). fault 故障: a fault notice for
+# the unit's maintenance unit, notified at once, closed by it or the dispatcher (no ladder, no timers).
+KINDS = ("rescue", "fault")
 # "Open-ish": a unit in any of these states already has its incident; later signals attach to it.
 OPEN_STATUSES = ("reported", "dispatched", "accepted", "on_site", "released")
 FINAL_STATUSES = ("closed", "false_alarm", "cancelled")
@@ -25,6 +28,8 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="reported", index=True)
+    kind: Mapped[str] = mapped_column(String(8), default="rescue", server_default="rescue")
+    fault_code: Mapped[str | None] = mapped_column(String(8))  # the terminal's event code of a fault notice
     source: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(200))
     caller_phone: Mapped[str | None] = mapped_column(String(32))
@@ -49,7 +54,8 @@ class Incident(Base):
     signals: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     __table_args__ = (
-        Index("uq_incidents_open_unit", "equipment_id", unique=True,
+        # One open incident per unit and kind: a rescue and a fault notice may be open side by side.
+        Index("uq_incidents_open_unit_kind", "equipment_id", "kind", unique=True,
               postgresql_where=OPEN_PREDICATE, sqlite_where=OPEN_PREDICATE),
     )
 

@@ -8,7 +8,7 @@ from equipment.core.models import utcnow
 from equipment.emergency.models import Incident, Notification
 from equipment.extensions import db
 
-KINDS = ("crew_dispatch", "fire_brigade", "arrival_overdue")
+KINDS = ("crew_dispatch", "fire_brigade", "arrival_overdue", "fault_notice")
 
 
 def incident_brief(incident: Incident) -> dict:
@@ -19,7 +19,7 @@ def incident_brief(incident: Incident) -> dict:
     maint = registry.get_organization(unit.maintenance_org_id) if unit.maintenance_org_id else None
     base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
     return {
-        "incident_id": incident.id, "status": incident.status, "level": incident.level,
+        "incident_id": incident.id, "kind": incident.kind, "status": incident.status, "level": incident.level,
         "source": incident.source, "reason": incident.reason, "caller_phone": incident.caller_phone,
         "reported_at": incident.reported_at.isoformat(),
         "arrival_deadline": incident.arrival_deadline.isoformat() if incident.arrival_deadline else None,
@@ -40,8 +40,10 @@ def message_text(kind: str, brief: dict) -> str:
     loc = brief.get("location") or {}
     where = f"{brief['address']} ({loc.get('lat', '?')},{loc.get('lon', '?')})"
     head = {"crew_dispatch": "【96333 困人救援派单】", "fire_brigade": "【96333 请求119消防救援】",
-            "arrival_overdue": "【96333 超时未到场】"}.get(kind, "【96333】")
-    parts = [head, f"事件#{brief['incident_id']} 第{brief['level']}级", where,
+            "arrival_overdue": "【96333 超时未到场】", "fault_notice": "【96333 电梯故障通知】"}.get(kind, "【96333】")
+    what = (f"故障 {brief.get('fault_code') or ''} {brief.get('reason') or ''}".strip()
+            if kind == "fault_notice" else f"第{brief['level']}级")
+    parts = [head, f"事件#{brief['incident_id']} {what}", where,
              f"救援码 {brief.get('rescue_code') or '-'}", f"设备代码 {brief.get('device_code') or '-'}"]
     if brief.get("caller_phone"):
         parts.append(f"报警人 {brief['caller_phone']}")
@@ -49,6 +51,8 @@ def message_text(kind: str, brief: dict) -> str:
         parts.append(f"维保 {brief['maintenance_unit']['name']} {brief['maintenance_unit'].get('phone') or ''}")
     if kind == "crew_dispatch":
         parts.append(f"请尽快接单: {brief['crew_url']}")
+    elif kind == "fault_notice":
+        parts.append("请立即安排维保人员到场检查处置")
     return " ".join(p for p in parts if p)
 
 

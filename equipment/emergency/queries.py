@@ -24,15 +24,20 @@ def scope(stmt, actor: Actor):
         crew = crews.crew_of(actor)
         if crew is None:
             return stmt.where(False)
-        return stmt.where(exists().where(Dispatch.incident_id == Incident.id, Dispatch.crew_id == crew.id))
+        own_job = exists().where(Dispatch.incident_id == Incident.id, Dispatch.crew_id == crew.id)
+        # fault notices go to the maintenance unit as a whole: each of its crews sees them
+        own_fault = (Incident.kind == "fault") & (Incident.maintenance_org_id == crew.org_id)
+        return stmt.where(own_job | own_fault)
     return stmt.where(registry.scope(actor, Incident.equipment_id))
 
 
 def list_incidents(*, actor: Actor, equipment_id: int | None = None, status: str | None = None,
-                   page: int = 1, per_page: int = 50) -> dict:
+                   kind: str | None = None, page: int = 1, per_page: int = 50) -> dict:
     stmt = scope(select(Incident), actor).order_by(Incident.reported_at.desc(), Incident.id.desc())
     if equipment_id is not None:
         stmt = stmt.where(Incident.equipment_id == equipment_id)
+    if kind is not None:
+        stmt = stmt.where(Incident.kind == kind)
     if status == "open":
         stmt = stmt.where(Incident.status.in_(OPEN_STATUSES))
     elif status and status != "all":
@@ -68,7 +73,7 @@ def view(incident: Incident, *, with_events: bool = False) -> dict:
     crew = db.session.get(CrewMember, incident.crew_id) if incident.crew_id else None
     out = {c.key: getattr(incident, c.key) for c in Incident.__table__.columns}
     out.update({
-        "allowed_actions": allowed_actions(incident.status), "location": lat_lon(unit.location),
+        "allowed_actions": allowed_actions(incident.status, incident.kind), "location": lat_lon(unit.location),
         "rescue_code": unit.rescue_code, "device_code": unit.device_code,
         "registration_code": unit.registration_code, "unit_address": unit.address,
         "family": unit.family, "kind": getattr(incident, "kind", None) or "rescue",

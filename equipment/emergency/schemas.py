@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from equipment.core.fields import Id, PageNumber, PerPage
 from equipment.core.input_guard import GuardedSchema
 
-from equipment.emergency.models import CAUSES, STATUSES
+from equipment.emergency.models import CAUSES, KINDS, STATUSES
 
 PHONE = validate.Regexp(r"^\+?[0-9][0-9 \-]{3,19}$", error="digits, 4 to 20 / 电话号码格式不正确")
 
@@ -35,6 +35,7 @@ class IncidentIn(Strict):
 class IncidentQuery(Schema):
     equipment_id = Id(strict=False, load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(("open", "all", *STATUSES)))
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
     page = PageNumber()
     per_page = PerPage()
 
@@ -99,6 +100,8 @@ class IncidentOut(Schema):
     id = fields.Integer()
     equipment_id = fields.Integer()
     status = fields.String()
+    kind = fields.String(metadata={"description": "rescue 困人 | fault 故障"})
+    fault_code = fields.String(allow_none=True)
     source = fields.String()
     kind = fields.String(dump_default="rescue")  # rescue 困人 | fault 故障
     family = fields.String(allow_none=True)  # the unit's equipment family: elevator, pressure_vessel, ...

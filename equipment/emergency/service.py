@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from equipment.core.actor import Actor
-from equipment.core.db import atomic
+from equipment.core.db import atomic, setting
 from equipment.core.errors import Invalid, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.emergency import timeline
@@ -20,8 +20,9 @@ from equipment.extensions import db
 from equipment.registry import service as registry
 
 
-def _open_of(equipment_id: int) -> Incident | None:
-    stmt = select(Incident).where(Incident.equipment_id == equipment_id, Incident.status.in_(OPEN_STATUSES))
+def _open_of(equipment_id: int, kind: str = "rescue") -> Incident | None:
+    stmt = select(Incident).where(Incident.equipment_id == equipment_id, Incident.kind == kind,
+                                  Incident.status.in_(OPEN_STATUSES))
     return db.session.scalar(stmt)
 
 
@@ -34,14 +35,12 @@ def _attach(incident: Incident, *, source, reason, caller_phone, at, actor) -> I
     return incident
 
 
-def _insert(unit, *, source, reason, caller_phone, at) -> Incident | None:
+def _insert(unit, *, source, reason, caller_phone, at, **kind_fields) -> Incident | None:
     """Insert under a savepoint; None when a concurrent writer opened one first (partial unique index)."""
-    from flask import current_app
     incident = Incident(
         equipment_id=unit.id, status="reported", source=source, reason=reason, caller_phone=caller_phone,
         level=1, maintenance_org_id=unit.maintenance_org_id, district_code=unit.district_code,
-        address=unit.address, reported_at=at, signals=1,
-        arrival_deadline=at + dt.timedelta(seconds=float(current_app.config["ARRIVAL_DEADLINE_S"])))
+        address=unit.address, reported_at=at, signals=1, **kind_fields)
     try:
         with db.session.begin_nested():
             db.session.add(incident)
@@ -51,25 +50,31 @@ def _insert(unit, *, source, reason, caller_phone, at) -> Incident | None:
     return incident
 
 
+def _open_or_attach(unit, kind: str, signal: dict, **kind_fields) -> tuple[Incident, bool]:
+    """The unit's open incident of this kind with the signal attached, or a new one: (incident, created)."""
+    existing = _open_of(unit.id, kind)
+    if existing is None:
+        fields = {k: signal[k] for k in ("source", "reason", "caller_phone", "at")}
+        incident = _insert(unit, kind=kind, **fields, **kind_fields)
+        if incident is not None:
+            timeline.record(incident.id, "reported", actor=signal["actor"], **fields,
+                            code=kind_fields.get("fault_code"))
+            return incident, True
+        existing = _open_of(unit.id, kind)  # a concurrent writer's, found by the partial unique index
+    return _attach(existing, **signal), False
+
+
 @atomic
 def open_incident(*, equipment_id: int, source: str, reason: str | None = None, caller_phone: str | None = None,
                   at: dt.datetime | None = None, actor: Actor | None = None) -> tuple[Incident, bool]:
-    """Open the unit's incident, or attach this signal to the one already open: returns (incident, created)."""
-    if source not in SOURCES:
-        raise Invalid("Unknown source", details={"source": [f"one of {', '.join(SOURCES)}"]})
-    at = at or utcnow()
-    unit = registry.load_equipment(equipment_id)
-    if unit is None:
-        raise NotFound("No such equipment")
+    """Open the unit's rescue (困人) incident, or attach this signal to the one already open: returns
+    (incident, created)."""
+    unit, at = _intake(equipment_id, source, at)
     signal = {"source": source, "reason": reason, "caller_phone": caller_phone, "at": at, "actor": actor}
-    existing = _open_of(equipment_id)
-    if existing is not None:
-        return _attach(existing, **signal), False
-    incident = _insert(unit, source=source, reason=reason, caller_phone=caller_phone, at=at)
-    if incident is None:
-        return _attach(_open_of(equipment_id), **signal), False
-    timeline.record(incident.id, "reported", actor=actor, at=at, source=source, reason=reason,
-                    caller_phone=caller_phone)
+    deadline = at + dt.timedelta(seconds=float(setting("ARRIVAL_DEADLINE_S")))
+    incident, created = _open_or_attach(unit, "rescue", signal, arrival_deadline=deadline)
+    if not created:
+        return incident, False
     with _acting(actor):
         registry.append_history(equipment_id=unit.id, kind="rescue", at=at,
                                 data={"incident_id": incident.id, "event": "reported", "source": source})
@@ -85,6 +90,32 @@ def sensor_released(*, equipment_id: int, reason: str, at: dt.datetime | None = 
     if incident is not None:
         timeline.record(incident.id, "sensor_released", at=at or utcnow(), source="sensor", reason=reason)
     return incident
+
+
+def _intake(equipment_id: int, source: str, at: dt.datetime | None):
+    if source not in SOURCES:
+        raise Invalid("Unknown source", details={"source": [f"one of {', '.join(SOURCES)}"]})
+    unit = registry.load_equipment(equipment_id)
+    if unit is None:
+        raise NotFound("No such equipment")
+    return unit, at or utcnow()
+
+
+@atomic
+def report_fault(*, equipment_id: int, source: str, code: str | None = None, reason: str | None = None,
+                 caller_phone: str | None = None, at: dt.datetime | None = None,
+                 actor: Actor | None = None) -> tuple[Incident, bool]:
+    """A fault notice (故障): the unit's maintenance unit is notified at once through the outbox; no rescue
+    ladder, no 119, no timers. A signal while one is open attaches to it. Returns (incident, created)."""
+    from equipment.emergency import faults
+    unit, at = _intake(equipment_id, source, at)
+    signal = {"source": source, "reason": reason, "caller_phone": caller_phone, "at": at, "actor": actor}
+    incident, created = _open_or_attach(unit, "fault", signal, fault_code=code)
+    if not created:
+        return incident, False
+    faults.notify_maintenance(incident, at=at, actor=actor)
+    faults.open_hazard_hook(incident)
+    return incident, True
 
 
 def _acting(actor: Actor | None):
@@ -124,7 +155,7 @@ def transition(*, actor: Actor, incident_id: int, action: str, cause: str | None
     incident = _locked(incident_id)
     with _acting(actor):
         transitions.apply(actor=actor, incident=incident, action=action, now=now, cause=cause, notes=notes)
-        if not incident.is_open:
+        if not incident.is_open and incident.kind == "rescue":
             registry.append_history(equipment_id=incident.equipment_id, kind="rescue", at=now, data={
                 "incident_id": incident.id, "event": incident.status, "cause": incident.cause})
     return incident
@@ -144,6 +175,13 @@ def _desk(actor: Actor) -> None:
         raise Forbidden("Only the dispatcher may dispatch / 仅调度员可派单")
 
 
+def _rescue(incident: Incident) -> Incident:
+    if incident.kind != "rescue":  # a fault notice went to the maintenance unit; it has no ladder
+        raise InvalidState("A fault notice is not dispatched or escalated / 故障通知无需派单或升级",
+                           details={"kind": [incident.kind]})
+    return incident
+
+
 @atomic
 def dispatch_incident(*, actor: Actor, incident_id: int, crew_id: int | None = None,
                       now: dt.datetime | None = None) -> Incident:
@@ -151,7 +189,7 @@ def dispatch_incident(*, actor: Actor, incident_id: int, crew_id: int | None = N
     from equipment.emergency import crews, dispatch
     _desk(actor)
     now = now or utcnow()
-    incident = _locked(incident_id)
+    incident = _rescue(_locked(incident_id))
     if incident.status not in ("reported", "dispatched"):
         raise InvalidState(f"Cannot dispatch an incident that is {incident.status}",
                            details={"status": [incident.status]})
@@ -179,7 +217,7 @@ def escalate_incident(*, actor: Actor, incident_id: int, reason: str | None = No
     from equipment.emergency import dispatch
     _desk(actor)
     now = now or utcnow()
-    incident = _locked(incident_id)
+    incident = _rescue(_locked(incident_id))
     if incident.status not in ("reported", "dispatched", "accepted", "on_site") or incident.fire_notified_at:
         raise InvalidState("Nothing left to escalate to", details={"status": [incident.status],
                                                                    "level": [incident.level]})

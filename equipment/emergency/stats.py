@@ -82,6 +82,7 @@ def _rows(actor: Actor, date_from, date_to, tz):
             Incident.status, Incident.cause, Incident.district_code, Incident.maintenance_org_id,
             CrewMember.org_id.label("crew_org_id"))
     stmt = scope(select(*cols).outerjoin(CrewMember, CrewMember.id == Incident.crew_id), actor)
+    stmt = stmt.where(Incident.kind == "rescue")  # rescue figures: no fault notices
     if date_from:
         stmt = stmt.where(Incident.reported_at >= dt.datetime.combine(date_from, dt.time(), tz))
     if date_to:

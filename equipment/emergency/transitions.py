@@ -23,14 +23,24 @@ MACHINE = {
     "false_alarm": (ABORTABLE, "false_alarm", "closed_at"),
     "cancel": (ABORTABLE, "cancelled", "closed_at"),
 }
+# A fault notice (kind 'fault') has no rescue ladder: it is closed (cause optional), found false, or cancelled.
+FAULT_MACHINE = {
+    "close": (("reported",), "closed", "closed_at"),
+    "false_alarm": (("reported",), "false_alarm", "closed_at"),
+    "cancel": (("reported",), "cancelled", "closed_at"),
+}
 ACTIONS = tuple(MACHINE)
 DESK_ROLES = ("dispatcher", "admin")
 CREW_ACTIONS = ("accept", "arrive", "release", "close", "false_alarm")
 FINAL = ("close", "false_alarm", "cancel")
 
 
-def allowed_actions(status: str) -> list[str]:
-    return [a for a, (src, _, _) in MACHINE.items() if status in src]
+def machine(kind: str) -> dict:
+    return FAULT_MACHINE if kind == "fault" else MACHINE
+
+
+def allowed_actions(status: str, kind: str = "rescue") -> list[str]:
+    return [a for a, (src, _, _) in machine(kind).items() if status in src]
 
 
 def _crew_offer(actor: Actor, incident: Incident, action: str) -> Dispatch:
@@ -47,20 +57,32 @@ def _crew_offer(actor: Actor, incident: Incident, action: str) -> Dispatch:
 def check_actor(actor: Actor, incident: Incident, action: str) -> Dispatch | None:
     if actor.role in DESK_ROLES:
         return None
+    if incident.kind == "fault":
+        return _maintenance_unit(actor, incident)
     if actor.role == "crew":
         return _crew_offer(actor, incident, action)
     raise Forbidden("Your role may not change incidents / 无权限")
 
 
+def _maintenance_unit(actor: Actor, incident: Incident) -> None:
+    """A fault notice is the maintenance unit's to close: its crews (and the desk) may, nobody else."""
+    if actor.role != "crew" or actor.org_id is None or actor.org_id != incident.maintenance_org_id:
+        raise Forbidden("Only the maintenance unit or the dispatcher may close a fault notice / "
+                        "仅维保单位或调度员可处理故障通知")
+
+
 def _check_state(incident: Incident, action: str) -> str:
-    sources, target, _ = MACHINE[action]
-    if incident.status not in sources:
+    steps = machine(incident.kind)
+    allowed = allowed_actions(incident.status, incident.kind)
+    if action not in steps or incident.status not in steps[action][0]:
         raise InvalidState(f"Cannot {action} an incident that is {incident.status}",
-                           details={"status": [incident.status], "allowed": allowed_actions(incident.status)})
-    return target
+                           details={"status": [incident.status], "allowed": allowed})
+    return steps[action][1]
 
 
-def _check_cause(action: str, cause: str | None) -> None:
+def _check_cause(incident: Incident, action: str, cause: str | None) -> None:
+    if incident.kind == "fault":
+        return  # a fault notice may be closed before anyone knows the cause
     if action == "close" and cause not in CAUSES:
         raise Invalid("A cause is required to close", details={"cause": [f"one of {', '.join(CAUSES)}"]})
 
@@ -87,14 +109,14 @@ def apply(*, actor: Actor, incident: Incident, action: str, now: dt.datetime, ca
         raise Invalid("Unknown action", details={"action": [f"one of {', '.join(ACTIONS)}"]})
     offer = check_actor(actor, incident, action)
     target = _check_state(incident, action)
-    _check_cause(action, cause)
+    _check_cause(incident, action, cause)
     if action == "accept":
         _accept(incident, offer, now)
     if action in FINAL:
         _finish(incident, action, now)
     before = incident.status
     incident.status = target
-    setattr(incident, MACHINE[action][2], now)
+    setattr(incident, machine(incident.kind)[action][2], now)
     if cause:
         incident.cause = cause
     if notes:

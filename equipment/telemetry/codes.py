@@ -17,6 +17,7 @@ BACK_TO_NORMAL = "40"
 MAINS_POWER_LOST = "41"
 DOOR_OPEN_FAILURE = "03"
 STOPPED_OUTSIDE_DOOR_ZONE = "04"
+UNINTENDED_CAR_MOVEMENT = "05"
 TRAPPED = "11"
 ALARM_BUTTON_CODE = "90"
 
@@ -69,6 +70,10 @@ CODES: dict[str, CodeInfo] = {
 
 FAULT_CODES = frozenset(c for c, info in CODES.items() if info.kind == FAULT)
 STATUS_CODES = frozenset(c for c, info in CODES.items() if info.kind == STATUS)
+# Critical faults (01, 05, 09, 10, 61-64): the maintenance unit is told at once (a 故障 notice), not only
+# an alarm row. 11 is critical too but is a rescue of its own.
+CRITICAL_FAULTS = frozenset(c for c, info in CODES.items()
+                            if info.kind == FAULT and info.severity == "critical" and c != TRAPPED)
 
 
 def is_known(code: str) -> bool:

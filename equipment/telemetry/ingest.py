@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from equipment.core.db import transaction
 from equipment.core.models import utcnow
 from equipment.extensions import db
-from equipment.telemetry import alarms, budget, rules
+from equipment.telemetry import alarms, budget, codes, rules
 from equipment.telemetry.models import (OFFLINE_CODE, LatestState, RejectCount, TelemetryEvent,
                                         TelemetryState, Terminal)
 from equipment.telemetry.payload import Message, Reject, parse_message
@@ -398,6 +398,10 @@ def apply_effects(effects, incidents: list) -> None:
         elif isinstance(eff, rules.Trapped):
             incident, created = _hand_off(eid, lambda emergency: emergency.open_incident(
                 equipment_id=eid, source="sensor", reason=eff.reason, at=when))
+            incidents.append((incident.id, created))
+        elif isinstance(eff, rules.CriticalFault):
+            incident, created = _hand_off(eid, lambda emergency: emergency.report_fault(
+                equipment_id=eid, source="sensor", code=eff.code, reason=codes.lookup(eff.code).zh, at=when))
             incidents.append((incident.id, created))
         elif isinstance(eff, rules.TrappedCleared):
             _hand_off(eid, lambda emergency: emergency.sensor_released(equipment_id=eid, reason=eff.reason,

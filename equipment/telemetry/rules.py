@@ -46,7 +46,12 @@ class TrappedCleared:
     reason: str = "levelled_doors_open"
 
 
-Effect = RaiseAlarm | ClearAlarm | Trapped | TrappedCleared
+@dataclass(frozen=True)
+class CriticalFault:
+    code: str  # codes.CRITICAL_FAULTS: a new episode the maintenance unit must hear about at once
+
+
+Effect = RaiseAlarm | ClearAlarm | Trapped | TrappedCleared | CriticalFault
 
 
 @dataclass
@@ -97,6 +102,7 @@ def apply_event(rs: UnitRuleState, code: str, active: bool, at: float,
                 cfg: RuleConfig) -> list[Effect]:
     effects: list[Effect] = []
     info = codes.lookup(code)
+    new_episode = active and code not in rs.open_codes
     if info is None:
         _raise_or_clear(rs, code, active, effects, {"unknown_code": True})
     elif code == codes.BACK_TO_NORMAL:
@@ -109,6 +115,8 @@ def apply_event(rs: UnitRuleState, code: str, active: bool, at: float,
         _trapped_event(rs, active, at, effects)
     elif code == codes.DOOR_OPEN_FAILURE:
         rs.door_open_fault = active
+    if new_episode and code in codes.CRITICAL_FAULTS:
+        _critical_fault(rs, code, effects)
     _trap_condition(rs, at, cfg, effects)
     return effects
 
@@ -170,6 +178,14 @@ def _trapped_event(rs: UnitRuleState, active: bool, at: float, effects: list) ->
         rs.trapped = False
         rs.trap_since = at if _trap_condition_holds(rs) else None
         effects.append(TrappedCleared("event_11_cleared"))
+
+
+def _critical_fault(rs: UnitRuleState, code: str, effects: list) -> None:
+    # A car that moved on its own with people inside may have shut them in between floors: a rescue.
+    if code == codes.UNINTENDED_CAR_MOVEMENT and rs.occupied is True:
+        _emit_trapped(rs, "event_05", effects)
+    else:
+        effects.append(CriticalFault(code))
 
 
 def _alarm_button(rs: UnitRuleState, active: bool, effects: list) -> None:

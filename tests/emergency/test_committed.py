@@ -75,8 +75,8 @@ def test_concurrent_signals_open_one_incident(committed_app, backend, monkeypatc
     barrier, real, results, errors = threading.Barrier(2, timeout=20), service._open_of, [], []
     waited = threading.local()
 
-    def racing_open_of(equipment_id):
-        found = real(equipment_id)
+    def racing_open_of(equipment_id, kind="rescue"):
+        found = real(equipment_id, kind)
         if not getattr(waited, "done", False):
             waited.done = True
             barrier.wait()

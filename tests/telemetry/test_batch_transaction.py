@@ -132,9 +132,9 @@ def _start_probe(live, tmp_path, kill_at: str, code: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "probe.log", "ab"))
 
 
-def _kill_and_restart(live, tmp_path, kill_at: str, code: str, unit: int) -> tuple[int, list[int]]:
+def _kill_and_restart(live, tmp_path, kill_at: str, code: str, unit: int, look):
     """Run the probe consumer (same client id: it takes over the rig's persistent session) until it kills
-    itself at `kill_at`, note what it left committed, then let the rig's consumer take over again."""
+    itself at `kill_at`, `look()` at what it left committed, then let the rig's consumer take over again."""
     creds = live.provision(unit)
     live.stop_consumer()
     connects = lambda: live.broker.log_tail(100000).count(f" as {live.client_id} ")  # noqa: E731
@@ -145,7 +145,7 @@ def _kill_and_restart(live, tmp_path, kill_at: str, code: str, unit: int) -> tup
         time.sleep(0.3)  # the SUBACK follows the CONNACK
         _publish_event(live, creds, code)
         assert probe.wait(30) == -9, (tmp_path / "probe.log").read_text()[-3000:]
-        left = _incidents(live, unit), _alarm_counts(live, unit, code)
+        left = look()
     finally:
         if probe.poll() is None:
             probe.kill()
@@ -156,7 +156,8 @@ def _kill_and_restart(live, tmp_path, kill_at: str, code: str, unit: int) -> tup
 @pytest.mark.parametrize("kill_at", ["alarm_flushed", "before_commit", "after_commit"])
 def test_sigkill_at_each_commit_boundary_of_a_trapped_batch_opens_one_incident(live, tmp_path, kill_at):
     unit = live.unit()
-    incidents, alarm_counts = _kill_and_restart(live, tmp_path, kill_at, "11", unit)
+    incidents, alarm_counts = _kill_and_restart(
+        live, tmp_path, kill_at, "11", unit, lambda: (_incidents(live, unit), _alarm_counts(live, unit, "11")))
     # one commit per batch: before it nothing of the batch is in the database, after it all of it is
     assert (incidents, alarm_counts) == ((1, [1]) if kill_at == "after_commit" else (0, []))
     assert wait_until(lambda: _incidents(live, unit) == 1, 30), "the trapped event was lost"
@@ -165,14 +166,41 @@ def test_sigkill_at_each_commit_boundary_of_a_trapped_batch_opens_one_incident(l
     assert _alarm_counts(live, unit, "11") == [1]  # the redelivery is a duplicate, not a repeat
 
 
+def _maintained_unit(live) -> int:
+    from equipment.core.actor import SYSTEM, acting_as
+    from equipment.extensions import db
+    from tests.emergency.helpers import world
+    from tests.factories import Factory
+    with live.app.app_context(), acting_as(SYSTEM):
+        _maint, _team, unit = world(Factory(db), crews_near=1)
+        db.session.commit()
+        return unit.id
+
+
+def _fault_notices(live, unit_id: int) -> tuple[int, int]:
+    """(fault notices of the unit, their outbox rows)."""
+    from equipment.emergency.models import Incident, Notification
+    notices = live.scalar(select(func.count()).select_from(Incident).where(
+        Incident.equipment_id == unit_id, Incident.kind == "fault"))
+    notes = live.scalar(select(func.count()).select_from(Notification).join(
+        Incident, Incident.id == Notification.incident_id).where(Incident.equipment_id == unit_id))
+    return notices, notes
+
+
 @pytest.mark.parametrize("kill_at", ["alarm_flushed", "before_commit", "after_commit"])
-def test_sigkill_at_each_commit_boundary_of_an_alarm_batch_keeps_one_alarm(live, tmp_path, kill_at):
-    unit = live.unit()
-    _incidents_left, alarm_counts = _kill_and_restart(live, tmp_path, kill_at, "02", unit)
-    assert alarm_counts == ([1] if kill_at == "after_commit" else [])
-    assert wait_until(lambda: _alarm_counts(live, unit, "02") == [1], 30), "the alarm was lost"
+def test_sigkill_at_each_commit_boundary_of_a_critical_fault_keeps_one_alarm_and_one_notice(live, tmp_path,
+                                                                                             kill_at):
+    unit = _maintained_unit(live)
+    alarm_counts, notices = _kill_and_restart(
+        live, tmp_path, kill_at, "01", unit, lambda: (_alarm_counts(live, unit, "01"), _fault_notices(live, unit)))
+    committed = kill_at == "after_commit"
+    assert alarm_counts == ([1] if committed else [])
+    assert notices == ((1, 2) if committed else (0, 0))
+    assert wait_until(lambda: _alarm_counts(live, unit, "01") == [1], 30), "the alarm was lost"
+    assert wait_until(lambda: _fault_notices(live, unit) == (1, 2), 30), _fault_notices(live, unit)
     time.sleep(0.5)
-    assert _alarm_counts(live, unit, "02") == [1]
+    # one alarm counted once, one notice, the maintenance unit and its crew notified once each
+    assert _alarm_counts(live, unit, "01") == [1] and _fault_notices(live, unit) == (1, 2)
 
 
 # --- TrappedCleared reaches the incident's timeline ------------------------------------------------
