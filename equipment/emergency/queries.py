@@ -25,10 +25,13 @@ def scope(stmt, actor: Actor):
         if crew is None:
             return stmt.where(False)
         own_job = exists().where(Dispatch.incident_id == Incident.id, Dispatch.crew_id == crew.id)
-        # fault notices go to the maintenance unit as a whole: each of its crews sees them
-        own_fault = (Incident.kind == "fault") & (Incident.maintenance_org_id == crew.org_id)
-        return stmt.where(own_job | own_fault)
+        return stmt.where(own_job | _own_fault(crew))
     return stmt.where(registry.scope(actor, Incident.equipment_id))
+
+
+def _own_fault(crew: CrewMember):
+    # fault notices go to the maintenance unit as a whole: each of its crews sees them
+    return (Incident.kind == "fault") & (Incident.maintenance_org_id == crew.org_id)
 
 
 def list_incidents(*, actor: Actor, equipment_id: int | None = None, status: str | None = None,
@@ -88,16 +91,17 @@ def view(incident: Incident, *, with_events: bool = False) -> dict:
 
 
 def crew_jobs(*, actor: Actor) -> list[dict]:
-    """The calling crew member's active offers and jobs (open incidents only)."""
+    """The calling crew member's active offers and jobs, then its maintenance unit's open fault notices."""
     if actor.role != "crew":
         raise Forbidden("Only crew members have jobs")
     crew = crews.crew_of(actor)
     if crew is None:
         return []
-    stmt = (select(Incident).join(Dispatch, Dispatch.incident_id == Incident.id)
-            .where(Dispatch.crew_id == crew.id, Dispatch.status.in_(ACTIVE_DISPATCH),
-                   Incident.status.in_(OPEN_STATUSES)).order_by(Incident.reported_at.desc()))
-    return [view(i, with_events=False) for i in db.session.scalars(stmt).unique()]
+    offered = exists().where(Dispatch.incident_id == Incident.id, Dispatch.crew_id == crew.id,
+                             Dispatch.status.in_(ACTIVE_DISPATCH))
+    stmt = (select(Incident).where(offered | _own_fault(crew), Incident.status.in_(OPEN_STATUSES))
+            .order_by(Incident.kind.desc(), Incident.reported_at.desc()))  # 'rescue' > 'fault': rescues first
+    return [view(i, with_events=False) for i in db.session.scalars(stmt)]
 
 
 def on_duty_crews(*, actor: Actor, limit: int = 2000) -> list[dict]:

@@ -119,3 +119,16 @@ def test_api_lists_kind_and_filters_by_it(client, f):
     assert [i["id"] for i in seen["items"]] == [fault.id]
     r = client.post(f"/api/v1/incidents/{fault.id}/close", json={}, headers=ch)
     assert r.status_code == 200 and r.get_json()["status"] == "closed"
+
+
+def test_the_crew_page_lists_its_units_fault_notices_after_its_rescue_jobs(db, f):
+    from equipment.emergency import queries
+    maint, [(crew_user, _)], unit = world(f)
+    other_unit = f.elevator(maint_org=f.org("maintenance_unit"))
+    fault, _ = _fault(unit)
+    _fault(other_unit)  # another maintenance unit's notice: not this crew's business
+    with acting_as(SYSTEM):
+        rescue, _ = service.open_incident(equipment_id=unit.id, source="sensor")
+    assert rescue.crew_id is not None  # offered to this crew (the only one)
+    jobs = queries.crew_jobs(actor=f.actor(crew_user))
+    assert [(j["id"], j["kind"]) for j in jobs] == [(rescue.id, "rescue"), (fault.id, "fault")]

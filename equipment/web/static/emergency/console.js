@@ -91,15 +91,16 @@
 
   function actions(inc) {
     var td = el("td", { "class": "actions" }), id = inc.id;
-    if (inc.status === "reported" || inc.status === "dispatched") {
+    var rescue = inc.kind !== "fault";  // a fault notice (故障) went to the maintenance unit: no dispatch, no ladder
+    if (rescue && (inc.status === "reported" || inc.status === "dispatched")) {
       if (inc.offer_status === "offered")
         td.appendChild(button(T.action.reassign, "dispatch", id, "", function () { reassign(inc, null); }));
       else td.appendChild(button(T.action.dispatch, "dispatch", id, "", function () { act(id, "dispatch", {}); }));
     }
-    if (isOpen(inc) && inc.status !== "released" && !inc.fire_notified_at)
+    if (rescue && isOpen(inc) && inc.status !== "released" && !inc.fire_notified_at)
       td.appendChild(button(T.action.escalate, "escalate", id, "danger", function () { withReason(inc, "escalate"); }));
     (inc.allowed_actions || []).forEach(function (a) {
-      if (a === "close") {
+      if (a === "close" && rescue) {
         var sel = el("select", { "data-cause-for": id });
         sel.appendChild(el("option", { value: "", disabled: "", selected: "" }, T.choose_cause));
         causes.forEach(function (c) { sel.appendChild(el("option", { value: c }, T.cause[c] || c)); });
