@@ -6,7 +6,7 @@ import json
 from hypothesis import given, settings, strategies as st
 
 from equipment.telemetry.rules import (
-    ClearAlarm, RaiseAlarm, RuleConfig, Trapped, TrappedCleared, UnitRuleState, apply_event,
+    ClearAlarm, CriticalFault, RaiseAlarm, RuleConfig, Trapped, TrappedCleared, UnitRuleState, apply_event,
     apply_state, tick,
 )
 
@@ -166,7 +166,7 @@ def test_mains_power_transitions_only():
 
 def test_fault_status_unknown_and_back_to_normal():
     rs = UnitRuleState()
-    assert apply_event(rs, "01", True, T0, CFG) == [RaiseAlarm("01")]
+    assert apply_event(rs, "01", True, T0, CFG) == [RaiseAlarm("01"), CriticalFault("01")]
     assert apply_event(rs, "43", True, T0, CFG) == [RaiseAlarm("43")]
     assert apply_event(rs, "77", True, T0, CFG) == [RaiseAlarm("77", {"unknown_code": True})]
     assert apply_event(rs, "02", True, T0, CFG) == [RaiseAlarm("02")]
