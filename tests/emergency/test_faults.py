@@ -74,7 +74,7 @@ def test_escalation_never_touches_a_fault_notice(db, f):
     incident, _ = _fault(unit)
     counts = dispatch.escalate_due(utcnow() + dt.timedelta(days=2))
     db.session.refresh(incident)
-    assert counts == {"passed_over": 0, "overdue": 0} and incident.level == 1
+    assert set(counts.values()) == {0} and incident.level == 1
     assert incident.fire_notified_at is None and not incident.arrival_overdue
 
 
