@@ -79,7 +79,7 @@ def view(incident: Incident, *, with_events: bool = False) -> dict:
         "allowed_actions": allowed_actions(incident.status, incident.kind), "location": lat_lon(unit.location),
         "rescue_code": unit.rescue_code, "device_code": unit.device_code,
         "registration_code": unit.registration_code, "unit_address": unit.address,
-        "family": unit.family, "kind": getattr(incident, "kind", None) or "rescue",
+        "family": unit.family, "kind": incident.kind,
         "accept_deadline": offer.accept_deadline if offer and offer.status == "offered" else None,
         "offer_status": offer.status if offer else None,
         "crew": {"id": crew.id, "name": crew.name, "phone": crew.phone, "org_id": crew.org_id,

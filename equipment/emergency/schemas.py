@@ -100,10 +100,9 @@ class IncidentOut(Schema):
     id = fields.Integer()
     equipment_id = fields.Integer()
     status = fields.String()
-    kind = fields.String(metadata={"description": "rescue 困人 | fault 故障"})
+    kind = fields.String(dump_default="rescue", metadata={"description": "rescue 困人 | fault 故障"})
     fault_code = fields.String(allow_none=True)
     source = fields.String()
-    kind = fields.String(dump_default="rescue")  # rescue 困人 | fault 故障
     family = fields.String(allow_none=True)  # the unit's equipment family: elevator, pressure_vessel, ...
     reason = fields.String(allow_none=True)
     caller_phone = fields.String(allow_none=True)

@@ -1,13 +1,13 @@
 """incidents.kind (rescue 困人 | fault 故障) and fault_code; one open incident per (unit, kind)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
