@@ -1,13 +1,13 @@
 """incidents.kind (rescue 困人 | fault 故障) and fault_code; one open incident per (unit, kind)
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
