@@ -38,8 +38,8 @@ def generate(conn, crews: int, *, pg: bool) -> None:
     statements = [
         f"INSERT INTO organizations (kind, name, code, phone, created_at) SELECT 'maintenance_unit', 'M' || g, "
         f"'C' || {code}, '0591', {now} FROM {series.format(n=ORGS + 1)}",
-        f"INSERT INTO users (username, password_hash, role, org_id, active, failed_logins, created_at) "
-        f"SELECT 'crew' || g, 'x', 'crew', 1 + (g - (g / {ORGS}) * {ORGS}), {'true' if pg else 1}, 0, {now} FROM {series.format(n=crews)}",
+        f"INSERT INTO users (username, password_hash, role, org_id, active, created_at) "
+        f"SELECT 'crew' || g, 'x', 'crew', 1 + (g - (g / {ORGS}) * {ORGS}), {'true' if pg else 1}, {now} FROM {series.format(n=crews)}",
         f"INSERT INTO crew_members (user_id, org_id, name, on_duty, location, position_at, updated_at) "
         f"SELECT id, org_id, username, {on}, {geom}, {now}, {now} FROM users WHERE role = 'crew'",
         f"INSERT INTO equipment (family, category_code, address, location, user_org_id, maintenance_org_id, status, "

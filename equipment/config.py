@@ -19,9 +19,13 @@ DEFAULTS = {
     "PUBLIC_RATE_LIMIT": "120/60",  # requests / seconds per client address
     "PUBLIC_REPORT_RATE_LIMIT": "6/600",  # "I am trapped" reports per client address (emergency)
     "LOGIN_RATE_LIMIT": "20/60",
-    "LOGIN_LOCKOUT_AFTER": 5,
-    "LOGIN_LOCKOUT_S": 900,
+    "LOGIN_LOCKOUT_AFTER": 5,  # failures per (username, client) before the back-off starts
+    "LOGIN_BACKOFF_BASE_S": 30,  # first wait; doubles with each further failure
+    "LOGIN_LOCKOUT_S": 900,  # longest wait
+    "LOGIN_THROTTLE_RESET_S": 86400,  # failures older than this are forgotten
     "TOKEN_TTL_S": 12 * 3600,
+    "TOKEN_TTL_DESK_S": 4 * 3600,  # admin and dispatcher tokens: the most powerful, the shortest-lived
+    "SESSION_TTL_S": 12 * 3600,  # a page login lasts a shift
     "HOTLINE": "96333",
     "TILE_URL": "",
     # district outlines drawn when no TILE_URL is set (GeoJSON, same origin); the bundled one is the demo city's
@@ -41,7 +45,8 @@ DEFAULTS = {
 }
 FLOATS = {"TRAPPED_AFTER_S", "STOP_OUTSIDE_ZONE_AFTER_S", "OFFLINE_AFTER_S", "ACCEPT_DEADLINE_S",
           "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M", "LEVEL2_AFTER_S"}
-INTS = {"DISPATCH_PARALLEL", "LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S", "TOKEN_TTL_S", "PROXY_HOPS",
+INTS = {"DISPATCH_PARALLEL", "LOGIN_LOCKOUT_AFTER", "LOGIN_BACKOFF_BASE_S", "LOGIN_LOCKOUT_S",
+        "LOGIN_THROTTLE_RESET_S", "TOKEN_TTL_S", "TOKEN_TTL_DESK_S", "SESSION_TTL_S", "PROXY_HOPS",
         "MAX_CONTENT_LENGTH", "UPLOAD_MAX_CONTENT_LENGTH", "TERMINALS_PER_UNIT", "STREAM_MAX"}
 BOOLS = {"WEBHOOK_ALLOW_PRIVATE"}
 

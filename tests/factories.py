@@ -44,6 +44,23 @@ class Factory:
         assert resp.status_code == 200, resp.get_json()
         return {"Authorization": f"Bearer {resp.get_json()['access_token']}"}
 
+    def session(self, client, user_id: int, **extra) -> None:
+        """Log a test client in as a page session without the login form: a real session credential row
+        (as the form would make) named in the signed cookie. `extra` adds cookie session keys (e.g. csrf)."""
+        import datetime as dt
+        import secrets
+        from equipment.auth.models import ApiToken, User
+        from equipment.auth.service import hash_token
+        from equipment.core.models import utcnow
+        token = secrets.token_urlsafe(32)
+        user = self.db.session.get(User, user_id)
+        self.db.session.add(ApiToken(user_id=user_id, token_hash=hash_token(token), kind="session",
+                                     credentials_version=user.credentials_version,
+                                     expires_at=utcnow() + dt.timedelta(hours=1)))
+        self.db.session.commit()
+        with client.session_transaction() as sess:
+            sess.update({"uid": user_id, "sid": token, **extra})
+
     def elevator(self, user_org=None, maint_org=None, lat=26.08, lon=119.30, **kw):
         from equipment.registry import service
         n = next(_seq)

@@ -1,12 +1,16 @@
 from marshmallow import Schema, fields, validate
 
+from equipment.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from equipment.core.actor import ROLES
 from equipment.core.fields import Id
+
+PASSWORD = validate.Length(min=1, max=MAX_LENGTH)
+NEW_PASSWORD = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH)
 
 
 class TokenRequest(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, load_only=True, validate=PASSWORD)
 
 
 class TokenResponse(Schema):
@@ -17,11 +21,26 @@ class TokenResponse(Schema):
 
 class UserCreate(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{3,80}$"))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
+    password = fields.String(required=True, load_only=True, validate=NEW_PASSWORD)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     org_id = Id(allow_none=True)
     display_name = fields.String(allow_none=True, validate=validate.Length(max=120))
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+
+
+class PasswordChange(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=PASSWORD)
+    new_password = fields.String(required=True, load_only=True, validate=NEW_PASSWORD)
+
+
+class PasswordSet(Schema):
+    password = fields.String(required=True, load_only=True, validate=NEW_PASSWORD)
+
+
+class UserQuery(Schema):
+    q = fields.String(validate=validate.Length(min=1, max=80))
+    page = fields.Integer(load_default=1)
+    per_page = fields.Integer(load_default=50)
 
 
 class UserOut(Schema):
@@ -31,6 +50,20 @@ class UserOut(Schema):
     role = fields.String()
     org_id = fields.Integer()
     active = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class UserPage(Schema):
+    items = fields.List(fields.Nested(UserOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+class UnlockOut(Schema):
+    username = fields.String()
+    clients_cleared = fields.Integer()
 
 
 class MeOut(Schema):

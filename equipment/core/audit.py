@@ -81,13 +81,21 @@ def _after_flush(session: Session, _ctx):
         if ident is None:
             state_ident = inspect(obj).identity
             ident = state_ident[0] if state_ident else None
-        session.add(AuditLog(
-            actor_user_id=actor.user_id if actor else None,
-            actor_name=actor.username if actor else "unknown",
-            actor_org_id=actor.org_id if actor else None,
-            actor_ip=actor.ip if actor else None,
-            action=action, entity=obj.__tablename__,
-            entity_id=None if ident is None else str(ident), changes=changes))
+        session.add(_entry(actor, action=action, entity=obj.__tablename__,
+                           entity_id=None if ident is None else str(ident), changes=changes))
+
+
+def _entry(actor, **fields) -> AuditLog:
+    return AuditLog(actor_user_id=actor.user_id if actor else None,
+                    actor_name=actor.username if actor else "unknown",
+                    actor_org_id=actor.org_id if actor else None, actor_ip=actor.ip if actor else None, **fields)
+
+
+def record(*, action: str, entity: str, entity_id: str | None, changes: dict) -> None:
+    """An audit entry for a write that changes no audited row (e.g. clearing login back-off)."""
+    from equipment.core.db import flask_db
+    entry = _entry(current_actor(), action=action, entity=entity, entity_id=entity_id, changes=changes)
+    flask_db().session.add(entry)
 
 
 def init_session_hooks() -> None:

@@ -67,10 +67,32 @@ def current_offer(incident_id: int) -> Dispatch | None:
     return db.session.scalars(stmt).first()
 
 
-def view(incident: Incident, *, with_events: bool = False) -> dict:
-    """Everything the console and the crew page show for one incident."""
+CALLER_ROLES = ("admin", "dispatcher")  # the desk that takes the call; plus the crew sent to the unit
+
+
+def sees_caller(actor: Actor | None, incident: Incident, offer: Dispatch | None) -> bool:
+    """The trapped caller's phone is personal data: the desk and the crew sent to the unit need it to call
+    back; the unit's owner, regulators and other crews do not."""
+    if actor is None or actor.role not in (*CALLER_ROLES, "crew"):
+        return False
+    if actor.role in CALLER_ROLES:
+        return True
+    crew = crews.crew_of(actor)
+    return crew is not None and crew.id in (incident.crew_id, offer.crew_id if offer else None)
+
+
+def _without_caller(events: list[IncidentEvent]) -> list[dict]:
+    return [{"id": e.id, "at": e.at, "kind": e.kind, "actor_name": e.actor_name, "actor_org_id": e.actor_org_id,
+             "data": {k: v for k, v in (e.data or {}).items() if k != "caller_phone"}} for e in events]
+
+
+def view(incident: Incident, *, with_events: bool = False, actor: Actor | None = None) -> dict:
+    """Everything the console and the crew page show for one incident, as `actor` (default: the request's
+    actor) may see it."""
+    from equipment.core.actor import current_actor
     from equipment.emergency.transitions import allowed_actions
     from equipment.registry import service as registry
+    actor = actor or current_actor()
     unit = registry.load_equipment(incident.equipment_id)
     offer = current_offer(incident.id)
     crew = db.session.get(CrewMember, incident.crew_id) if incident.crew_id else None
@@ -85,8 +107,12 @@ def view(incident: Incident, *, with_events: bool = False) -> dict:
         "crew": {"id": crew.id, "name": crew.name, "phone": crew.phone, "org_id": crew.org_id,
                  "location": lat_lon(crew.location)} if crew else None,
     })
+    caller = sees_caller(actor, incident, offer)
+    if not caller:
+        out["caller_phone"] = None
     if with_events:
-        out["events"] = events_of(incident.id)
+        events = events_of(incident.id)
+        out["events"] = events if caller else _without_caller(events)
     return out
 
 
@@ -101,7 +127,7 @@ def crew_jobs(*, actor: Actor) -> list[dict]:
                              Dispatch.status.in_(ACTIVE_DISPATCH))
     stmt = (select(Incident).where(offered | _own_fault(crew), Incident.status.in_(OPEN_STATUSES))
             .order_by(Incident.kind.desc(), Incident.reported_at.desc()))  # 'rescue' > 'fault': rescues first
-    return [view(i, with_events=False) for i in db.session.scalars(stmt)]
+    return [view(i, with_events=False, actor=actor) for i in db.session.scalars(stmt)]
 
 
 def on_duty_crews(*, actor: Actor, limit: int = 2000) -> list[dict]:

@@ -208,12 +208,12 @@ def _dump(actor: Actor, incident_id: int) -> dict | None:
         incident = queries.get_incident(actor=actor, incident_id=incident_id)
     except NotFound:  # outside this viewer's scope
         return None
-    return schemas.IncidentOut().dump(queries.view(incident))
+    return schemas.IncidentOut().dump(queries.view(incident, actor=actor))
 
 
 def snapshot(actor: Actor) -> list[dict]:
     page = queries.list_incidents(actor=actor, status="open", per_page=200)
-    return [schemas.IncidentOut().dump(queries.view(i)) for i in page["items"]]
+    return [schemas.IncidentOut().dump(queries.view(i, actor=actor)) for i in page["items"]]
 
 
 def _changes(hub: Hub, actor: Actor, rows, skip=frozenset()):

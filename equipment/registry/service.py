@@ -200,11 +200,21 @@ def ids_of(unit: Equipment) -> dict:
 REGULATED_STATUSES = {"suspended", "scrapped"}  # set by inspection results and regulators, not by owners
 
 
+def may_change(actor: Actor, unit: Equipment) -> bool:
+    return actor.is_global or (actor.role == "owner" and actor.org_id == unit.user_org_id)
+
+
+may_manage_tags = may_change  # the unit page shows the tag actions to whoever may change the unit
+
+
 def _may_change(actor: Actor, unit: Equipment, status: str | None = None) -> None:
+    """Writes to a unit's record (details, components, history, tags): admins, regulators and its user
+    unit, which keeps the unit's safety technical file by law; maintenance crews, inspectors and the
+    dispatch desk write their own records (maintenance, inspections, incidents), not the unit's."""
     if actor.is_global:
         return
-    if actor.role != "owner" or actor.org_id != unit.user_org_id:
-        raise Forbidden("You may not change this unit")
+    if not may_change(actor, unit):
+        raise Forbidden("You may not change this unit / 无权修改此设备的档案")
     if status is not None and status != unit.status and REGULATED_STATUSES & {status, unit.status}:
         # An owner lifting the suspension of a unit that failed its inspection would put it back in use.
         raise Forbidden("Suspension and scrapping follow inspections and regulators / 停用与报废由检验或监管确定",
@@ -285,8 +295,7 @@ def _component_filter(kind, maker, model):
 @atomic
 def add_component(*, actor: Actor, equipment_id: int, **data) -> Component:
     unit = get_equipment(actor=actor, equipment_id=equipment_id)
-    if not (actor.is_global or actor.org_id in (unit.user_org_id, unit.maintenance_org_id)):
-        raise Forbidden("You may not change this unit")
+    _may_change(actor, unit)
     comp = Component(equipment_id=unit.id, **data)
     db.session.add(comp)
     db.session.flush()
@@ -323,8 +332,7 @@ def trace_of_unit(equipment_id: int) -> dict:
 @atomic
 def record_history(*, actor: Actor, equipment_id: int, kind: str, data: dict) -> object:
     unit = get_equipment(actor=actor, equipment_id=equipment_id)
-    if not (actor.is_global or actor.org_id in (unit.user_org_id, unit.maintenance_org_id)):
-        raise Forbidden("You may not write this unit's history")
+    _may_change(actor, unit)
     return history.append(equipment_id=equipment_id, kind=kind, data=data)
 
 
@@ -334,26 +342,17 @@ def list_categories() -> list[Category]:
 
 # --- tags ----------------------------------------------------------------------------------------
 
-def may_manage_tags(actor: Actor, unit: Equipment) -> bool:
-    return actor.is_global or actor.org_id in (unit.user_org_id, unit.maintenance_org_id)
-
-
-def _may_manage_tags(actor: Actor, unit: Equipment) -> None:
-    if not may_manage_tags(actor, unit):
-        raise Forbidden("You may not manage this unit's tags")
-
-
 @atomic
 def reissue_tag(*, actor: Actor, equipment_id: int) -> object:
     unit = get_equipment(actor=actor, equipment_id=equipment_id)
-    _may_manage_tags(actor, unit)
+    _may_change(actor, unit)
     return issue_tag(equipment_id=unit.id)
 
 
 @atomic
 def void_tag(*, actor: Actor, equipment_id: int, reason: str) -> object:
     unit = get_equipment(actor=actor, equipment_id=equipment_id)
-    _may_manage_tags(actor, unit)
+    _may_change(actor, unit)
     return revoke_tag(equipment_id=unit.id, reason=reason)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from equipment.core.actor import Actor
 from equipment.core.db import atomic, is_sqlite, paginate
-from equipment.core.errors import InvalidState, NotFound
+from equipment.core.errors import Forbidden, Invalid, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.extensions import db
 from equipment.registry import service as registry
@@ -80,20 +80,40 @@ def auto_clear(*, equipment_id: int, code: str, at: dt.datetime | None = None, b
     return 1
 
 
-def _get(alarm_id: int, actor: Actor) -> Alarm:
+def _get(alarm_id: int, actor: Actor, action: str) -> Alarm:
     alarm = db.session.get(Alarm, alarm_id)
     if alarm is None:
         raise NotFound("No such alarm")
     try:
-        registry.get_equipment(actor=actor, equipment_id=alarm.equipment_id)
+        unit = registry.get_equipment(actor=actor, equipment_id=alarm.equipment_id)
     except NotFound:
         raise NotFound("No such alarm") from None  # outside the caller's scope: exactly like a missing id
+    _may_handle(actor, unit, action)
     return alarm
+
+
+ACK_ROLES = ("admin", "dispatcher", "owner", "crew")  # the 96333 desk may say "seen" on any alarm
+CLEAR_ROLES = ("admin", "owner", "crew")  # closing a fault belongs to who fixes it
+
+
+def alarm_rights(actor: Actor) -> dict:
+    """What the role may do to alarms at all (pages show these buttons); _may_handle checks the unit."""
+    return {"ack": actor.role in ACK_ROLES, "clear": actor.role in CLEAR_ROLES}
+
+
+def _may_handle(actor: Actor, unit, action: str) -> None:
+    """The unit's maintenance crews and its user unit (and admins) acknowledge and clear its alarms; the
+    dispatch desk only acknowledges; regulators watch."""
+    if actor.role == "admin" or (actor.role == "owner" and actor.org_id == unit.user_org_id) \
+            or (actor.role == "crew" and actor.org_id == unit.maintenance_org_id) \
+            or (actor.role == "dispatcher" and action == "ack"):
+        return
+    raise Forbidden("Only the unit's maintenance unit or user unit handles its alarms / 仅维保单位或使用单位可处理此报警")
 
 
 @atomic
 def acknowledge(*, actor: Actor, alarm_id: int) -> Alarm:
-    alarm = _get(alarm_id, actor)
+    alarm = _get(alarm_id, actor, "ack")
     if alarm.status != "open":
         raise InvalidState(f"Alarm is {alarm.status}", details={"status": [alarm.status]})
     alarm.status, alarm.acked_by, alarm.acked_at = "acknowledged", actor.username, utcnow()
@@ -101,11 +121,16 @@ def acknowledge(*, actor: Actor, alarm_id: int) -> Alarm:
 
 
 @atomic
-def clear(*, actor: Actor, alarm_id: int) -> Alarm:
-    alarm = _get(alarm_id, actor)
+def clear(*, actor: Actor, alarm_id: int, reason: str) -> Alarm:
+    """A person clearing a fault says why (fixed, false alarm, ...): the reason stays on the alarm."""
+    alarm = _get(alarm_id, actor, "clear")
     if alarm.status == "cleared":
         raise InvalidState("Alarm is already cleared", details={"status": ["cleared"]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("A reason is required / 请填写清除原因", details={"reason": ["required / 必填"]})
     alarm.status, alarm.cleared_by, alarm.cleared_at = "cleared", actor.username, utcnow()
+    alarm.clear_reason = reason
     return alarm
 
 

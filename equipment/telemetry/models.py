@@ -98,6 +98,7 @@ class Alarm(Base):
     acked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cleared_by: Mapped[str | None] = mapped_column(String(80))
     cleared_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    clear_reason: Mapped[str | None] = mapped_column(String(500))  # why a person cleared it (required then)
     detail: Mapped[dict | None] = mapped_column(JSONType)
     # The race-free guarantee: at most one not-cleared alarm per (unit, code), enforced by the database.
     __table_args__ = (Index("uq_alarms_one_open", "equipment_id", "code", unique=True,

@@ -67,7 +67,12 @@ class AlarmOut(Schema):
     acked_at = fields.DateTime()
     cleared_by = fields.String()
     cleared_at = fields.DateTime()
+    clear_reason = fields.String(allow_none=True)
     detail = fields.Dict()
+
+
+class AlarmClear(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class AlarmQuery(PageArgs):

@@ -17,7 +17,7 @@ from equipment.extensions import db
 from equipment.registry import service as registry
 from equipment.telemetry import brokerctl
 from equipment.telemetry.alarms import (acknowledge, alarms_of, auto_clear, clear, list_alarms,  # noqa: F401
-                                        open_alarm_count, raise_alarm)
+                                        alarm_rights, open_alarm_count, raise_alarm)
 from equipment.telemetry.broker import mosquitto_hash
 from equipment.telemetry.models import LatestState, RejectCount, Terminal
 

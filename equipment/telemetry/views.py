@@ -44,9 +44,11 @@ def ack(alarm_id):
 
 
 @alarms.route("/<int:alarm_id>/clear", methods=["POST"])
+@alarms.arguments(schemas.AlarmClear)
 @alarms.response(200, schemas.AlarmOut)
-def clear(alarm_id):
-    return service.clear(actor=require_actor(), alarm_id=alarm_id)
+def clear(body, alarm_id):
+    """Clear an alarm, saying why (`reason`, required)."""
+    return service.clear(actor=require_actor(), alarm_id=alarm_id, **body)
 
 
 @latest.route("/latest", methods=["GET"])

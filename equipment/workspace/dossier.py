@@ -60,7 +60,8 @@ def _tab_maintenance(actor, unit):
 
 
 def _tab_alarms(actor, unit):
-    return telemetry.list_alarms(actor=actor, equipment_id=unit.id, per_page=100)
+    return {**telemetry.list_alarms(actor=actor, equipment_id=unit.id, per_page=100),
+            "rights": telemetry.alarm_rights(actor)}
 
 
 def _tab_telemetry(actor, unit):

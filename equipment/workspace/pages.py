@@ -118,7 +118,8 @@ def maintenance_list():
 def alarms_list():
     actor = require_actor()
     args = load(schemas.AlarmsQuery)
-    return _render_list("workspace/alarms.html", telemetry.list_alarms(actor=actor, **args), status=args["status"])
+    return _render_list("workspace/alarms.html", telemetry.list_alarms(actor=actor, **args), status=args["status"],
+                        rights=telemetry.alarm_rights(actor))
 
 
 @bp.route("/alarms/<int:alarm_id>/<any(ack, clear):action>", methods=["POST"])
@@ -127,7 +128,7 @@ def alarm_action(alarm_id, action):
     if action == "ack":
         telemetry.acknowledge(actor=actor, alarm_id=alarm_id)
     else:
-        telemetry.clear(actor=actor, alarm_id=alarm_id)
+        telemetry.clear(actor=actor, alarm_id=alarm_id, reason=request.form.get("reason", ""))
     back = request.form.get("back") or "/alarms"
     return redirect(back if back.startswith("/") and not back.startswith("//") else "/alarms")
 

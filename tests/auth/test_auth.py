@@ -29,12 +29,12 @@ def test_bad_credentials_and_tokens(client, f):
     assert resp.status_code == 422 and "password" in resp.get_json()["error"]["details"]
 
 
-def test_lockout_after_repeated_failures(client, f, app):
+def test_backoff_after_repeated_failures_answers_like_a_wrong_password(client, f, app):
     user = f.user("owner", org=f.org())
     for _ in range(app.config["LOGIN_LOCKOUT_AFTER"]):
         client.post("/api/v1/auth/token", json={"username": user.username, "password": "nope-nope"})
     resp = client.post("/api/v1/auth/token", json={"username": user.username, "password": PASSWORD})
-    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "locked"
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "bad_credentials"
 
 
 def _csrf(page_html: str) -> str:

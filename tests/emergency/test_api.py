@@ -116,8 +116,7 @@ def test_metrics_unit_panel_and_cli(client, f, app):
     client.post("/api/v1/incidents", json={"equipment_id": unit.id}, headers=f.token(client, desk))
     metrics = client.get("/metrics").get_data(as_text=True)
     assert "equipment_incidents_dispatched 1.0" in metrics and "equipment_notifications_pending 1.0" in metrics
-    with client.session_transaction() as sess:
-        sess["uid"] = desk.id
+    f.session(client, desk.id)
     page = client.get(f"/units/{unit.id}")
     assert page.status_code == 200 and b'id="incidents-panel"' in page.data
     result = app.test_cli_runner().invoke(args=["emergency", "tick"])

@@ -12,8 +12,9 @@ TOKEN = "known-csrf-token"
 
 
 def _as(client, user):
-    with client.session_transaction() as sess:
-        sess["uid"], sess["csrf"] = user.id, TOKEN
+    from equipment.extensions import db
+    from tests.factories import Factory
+    Factory(db).session(client, user.id, csrf=TOKEN)
 
 
 def _post(client, path, **body):

@@ -47,8 +47,7 @@ def test_stats_json_csv_and_page(client, f):
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
     assert {row["group"] for row in rows} == {"door_system", "external_power", "-", "all"}
 
-    with client.session_transaction() as sess:
-        sess["uid"] = desk_user.id
+    f.session(client, desk_user.id)
     page = client.get("/incidents/stats?from=2031-03-10&to=2031-03-10&group=maintenance_unit")
     assert page.status_code == 200 and b"<svg" in page.data and b'id="csv"' in page.data
 
@@ -89,8 +88,7 @@ def test_rates_count_every_incident_never_accepted_is_a_miss(client, f):
     assert by["350102"]["label"] == "福州市鼓楼区" and by["350103"]["label"] == "福州市台江区"
     assert by["350103"]["response_3min_rate"] == 0.0  # two incidents, nobody came
 
-    with client.session_transaction() as sess:
-        sess["uid"] = desk_user.id
+    f.session(client, desk_user.id)
     page = client.get("/incidents/stats?from=2025-06-02&to=2025-06-02&group=district").get_data(as_text=True)
     assert "福州市鼓楼区" in page and "3 分钟响应率" in page and 'id="total-response-rate">38%<' in page
     assert ">350102<" not in page and ">按区县<" in page
@@ -133,7 +131,6 @@ def test_tail_figures_and_rescues_by_another_unit(client, f):
     assert total["p90_arrival_s"] == 2000.0  # nearest rank of the five arrivals
     assert total["arrival_15min_rate"] == round(3 / 6, 4)  # the sixth is not on site, past 15 min: a miss
     assert total["other_unit_share"] == round(1 / 6, 4)
-    with client.session_transaction() as sess:
-        sess["uid"] = desk_user.id
+    f.session(client, desk_user.id)
     page = client.get("/incidents/stats?from=2025-04-10&to=2025-04-10").get_data(as_text=True)
     assert 'id="total-p90-arrival">33.3 分钟' in page and 'id="total-other-unit">17%' in page

@@ -77,8 +77,12 @@ def test_crew_of_one_unit_cannot_see_or_change_another(client, f):
                        json={"reason": "x" * 5}).status_code == 404
     listed = client.get("/api/v1/equipment", headers=h).get_json()
     assert [u["id"] for u in listed["items"]] == [mine.id]
-    # crew may read its own unit but not rewrite it
+    # crew may read its own unit but not rewrite its record: tags, components and history are the user unit's
     assert client.patch(f"/api/v1/equipment/{mine.id}", headers=h, json={"address": "篡改"}).status_code == 403
+    for path, body in (("tag", None), ("tag/revoke", {"reason": "label damaged"}),
+                       ("components", {"kind": "brake", "maker": "X", "model": "Y"}),
+                       ("history", {"kind": "repaired", "data": {}})):
+        assert client.post(f"/api/v1/equipment/{mine.id}/{path}", headers=h, json=body).status_code == 403, path
 
 
 def test_unauthenticated_api_is_401(client, f):

@@ -57,10 +57,15 @@ def B(**kw):  # body helper: a constant body
 
 
 REGISTRY_READ = dict(allow=ALL - {"inspector"}, deny={"inspector": 404}, scoped=True, wide={"dispatcher"})
-REGISTRY_WRITE = dict(allow=frozenset({"admin", "regulator", "owner", "crew"}), deny={"inspector": 404},
-                      scoped=True, wide={"dispatcher"})
+# Writes follow role, not only visibility: a unit's record (details, components, history, tags) is written by
+# admins, regulators and its user unit; its alarms are cleared by its maintenance crews and user unit (the
+# dispatch desk may acknowledge them).
 OWNER_WRITE = dict(allow=frozenset({"admin", "regulator", "owner"}), deny={"inspector": 404}, scoped=True,
                    wide={"dispatcher"})
+ALARM_ACK = dict(allow=frozenset({"admin", "dispatcher", "owner", "crew"}), deny={"inspector": 404}, scoped=True,
+                 wide={"dispatcher"})
+ALARM_CLEAR = {**ALARM_ACK, "allow": frozenset({"admin", "owner", "crew"})}
+ACCOUNT_ADMIN = dict(allow=frozenset({"admin"}))
 LIST = dict(allow=ALL, scoped=True, wide={"dispatcher"}, leak="equipment_id")
 EQ = "?equipment_id={unit}"
 
@@ -80,6 +85,16 @@ TABLE = [
     Row("POST", "/api/v1/auth/token", "/api/v1/auth/token", ALL, public=True,
         body=lambda w, s, role: {"username": w.users["owner"]["username"], "password": PASSWORD}),
     Row("GET", "/api/v1/auth/me", "/api/v1/auth/me", ALL),
+    Row("POST", "/api/v1/auth/logout", "/api/v1/auth/logout", ALL),
+    Row("POST", "/api/v1/auth/password", "/api/v1/auth/password", ALL,
+        body=B(current_password=PASSWORD, new_password="a-fresh-passphrase-2026")),
+    Row("GET", "/api/v1/users", "/api/v1/users", **ACCOUNT_ADMIN),
+    Row("POST", "/api/v1/users/<int:user_id>/password", "/api/v1/users/{user}/password",
+        body=B(password="a-fresh-passphrase-2026"), **ACCOUNT_ADMIN),
+    Row("POST", "/api/v1/users/<int:user_id>/<any(deactivate, activate):action>", "/api/v1/users/{user}/deactivate",
+        **ACCOUNT_ADMIN),
+    Row("POST", "/api/v1/users/<int:user_id>/revoke", "/api/v1/users/{user}/revoke", **ACCOUNT_ADMIN),
+    Row("POST", "/api/v1/users/<int:user_id>/unlock", "/api/v1/users/{user}/unlock", **ACCOUNT_ADMIN),
     Row("POST", "/api/v1/users", "/api/v1/users", frozenset({"admin"}),
         body=lambda w, s, role: {"username": "new.user", "password": "a-long-password", "role": "crew",
                                  "org_id": w.own.orgs["crew"]}),
@@ -96,15 +111,15 @@ TABLE = [
         body=B(address="福州市鼓楼区改址路2号"), **OWNER_WRITE),
     Row("GET", "/api/v1/equipment/<int:equipment_id>/trace", "/api/v1/equipment/{unit}/trace", **REGISTRY_READ),
     Row("POST", "/api/v1/equipment/<int:equipment_id>/history", "/api/v1/equipment/{unit}/history",
-        body=B(kind="repaired", data={"note": "x"}), **REGISTRY_WRITE),
+        body=B(kind="repaired", data={"note": "x"}), **OWNER_WRITE),
     Row("GET", "/api/v1/equipment/<int:equipment_id>/components", "/api/v1/equipment/{unit}/components",
         **REGISTRY_READ),
     Row("POST", "/api/v1/equipment/<int:equipment_id>/components", "/api/v1/equipment/{unit}/components",
-        body=B(kind="brake", maker="X", model="Y"), **REGISTRY_WRITE),
+        body=B(kind="brake", maker="X", model="Y"), **OWNER_WRITE),
     Row("GET", "/api/v1/equipment/<int:equipment_id>/tag", "/api/v1/equipment/{unit}/tag", **REGISTRY_READ),
-    Row("POST", "/api/v1/equipment/<int:equipment_id>/tag", "/api/v1/equipment/{unit}/tag", **REGISTRY_WRITE),
+    Row("POST", "/api/v1/equipment/<int:equipment_id>/tag", "/api/v1/equipment/{unit}/tag", **OWNER_WRITE),
     Row("POST", "/api/v1/equipment/<int:equipment_id>/tag/revoke", "/api/v1/equipment/{unit}/tag/revoke",
-        body=B(reason="label damaged"), **REGISTRY_WRITE),
+        body=B(reason="label damaged"), **OWNER_WRITE),
     Row("GET", "/api/v1/equipment/<int:equipment_id>/qr.png", "/api/v1/equipment/{unit}/qr.png", **REGISTRY_READ),
     Row("GET", "/api/v1/equipment/<int:equipment_id>/qr.svg", "/api/v1/equipment/{unit}/qr.svg", **REGISTRY_READ),
     Row("GET", "/api/v1/equipment/labels.pdf", "/api/v1/equipment/labels.pdf?ids={unit}", **REGISTRY_READ),
@@ -118,8 +133,9 @@ TABLE = [
     Row("GET", "/api/v1/terminals", "/api/v1/terminals" + EQ, **LIST),
     Row("DELETE", "/api/v1/terminals/<string:terminal_id>", "/api/v1/terminals/{terminal}", **OWNER_WRITE),
     Row("GET", "/api/v1/alarms", "/api/v1/alarms" + EQ, **LIST),
-    Row("POST", "/api/v1/alarms/<int:alarm_id>/ack", "/api/v1/alarms/{alarm}/ack", **REGISTRY_READ),
-    Row("POST", "/api/v1/alarms/<int:alarm_id>/clear", "/api/v1/alarms/{alarm}/clear", **REGISTRY_READ),
+    Row("POST", "/api/v1/alarms/<int:alarm_id>/ack", "/api/v1/alarms/{alarm}/ack", **ALARM_ACK),
+    Row("POST", "/api/v1/alarms/<int:alarm_id>/clear", "/api/v1/alarms/{alarm}/clear", body=B(reason="门机已修复"),
+        **ALARM_CLEAR),
     Row("GET", "/api/v1/telemetry/latest", "/api/v1/telemetry/latest" + EQ, **LIST),
     # inspections
     Row("POST", "/api/v1/inspections", "/api/v1/inspections", frozenset({"admin", "regulator", "inspector"}),
@@ -212,7 +228,7 @@ def rolled_back(db):
 
 
 def call(client, db, world, row: Row, side, role: str):
-    path = row.path.format(**vars(side), draw=world.draw)
+    path = row.path.format(**vars(side), draw=world.draw, user=world.users["owner"]["id"])
     kwargs = {"headers": world.headers(role)}
     if row.body is not None:
         kwargs["json"] = row.body(world, side, role)

@@ -22,9 +22,9 @@ def _csrf(client, path="/login") -> str:
 
 
 def _login_session(client, user):
-    with client.session_transaction() as sess:
-        sess["uid"] = user.id
-        sess["csrf"] = "known-csrf-token"
+    from tests.factories import Factory
+    from equipment.extensions import db
+    Factory(db).session(client, user.id, csrf="known-csrf-token")
     return "known-csrf-token"
 
 
@@ -265,9 +265,8 @@ def test_login_and_public_endpoints_are_rate_limited_per_client(client, f, limit
             limits[setting] = "100000/60"
 
 
-def test_lockout_counts_page_and_api_failures_and_expires(client, f, app, db):
-    import datetime as dt
-    from equipment.auth.models import User
+def test_backoff_counts_page_and_api_failures_and_expires(client, f, app, db):
+    from equipment.auth.models import LoginThrottle
     user = f.user("owner", f.org())
     csrf = _csrf(client)
     after = app.config["LOGIN_LOCKOUT_AFTER"]
@@ -276,12 +275,12 @@ def test_lockout_counts_page_and_api_failures_and_expires(client, f, app, db):
             client.post("/login", data={"username": user.username, "password": "nope-nope", "csrf_token": csrf})
         else:
             client.post("/api/v1/auth/token", json={"username": user.username, "password": "nope-nope"})
-    locked = client.post("/api/v1/auth/token", json={"username": user.username, "password": PASSWORD})
-    assert locked.status_code == 401 and locked.get_json()["error"]["code"] == "locked"
+    blocked = client.post("/api/v1/auth/token", json={"username": user.username, "password": PASSWORD})
+    assert blocked.status_code == 401 and blocked.get_json()["error"]["code"] == "bad_credentials"
     page = client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": csrf})
-    assert page.status_code == 401
-    row = db.session.get(User, user.id)
-    row.locked_until = row.locked_until - dt.timedelta(seconds=app.config["LOGIN_LOCKOUT_S"] + 1)
+    assert page.status_code == 401 and "用户名或密码错误" in page.get_data(as_text=True)
+    row = db.session.query(LoginThrottle).filter_by(username=user.username).one()
+    row.blocked_until = row.last_failure_at
     db.session.commit()
     assert client.post("/api/v1/auth/token", json={"username": user.username, "password": PASSWORD}).status_code == 200
 

@@ -54,12 +54,16 @@ def test_alarm_list_ack_clear(client, f, db):
     resp = client.post(f"/api/v1/alarms/{alarm.id}/ack", headers=h)
     assert resp.status_code == 200 and resp.get_json()["acked_by"] == owner.username
     assert client.post(f"/api/v1/alarms/{alarm.id}/ack", headers=h).status_code == 409
-    resp = client.post(f"/api/v1/alarms/{alarm.id}/clear", headers=h)
+    for body in (None, {}, {"reason": ""}, {"reason": "   "}):
+        resp = client.post(f"/api/v1/alarms/{alarm.id}/clear", headers=h, json=body)
+        assert resp.status_code == 422 and "reason" in str(resp.get_json()["error"]["details"]), body
+    resp = client.post(f"/api/v1/alarms/{alarm.id}/clear", headers=h, json={"reason": "门机已修复"})
     assert resp.get_json()["status"] == "cleared" and resp.get_json()["cleared_at"]
+    assert resp.get_json()["clear_reason"] == "门机已修复"
     stranger = f.user("owner", f.org("user_unit"))
     hs = f.token(client, stranger)
     assert client.get(f"/api/v1/alarms?equipment_id={unit.id}", headers=hs).get_json()["total"] == 0
-    assert client.post(f"/api/v1/alarms/{alarm.id}/clear", headers=hs).status_code == 404
+    assert client.post(f"/api/v1/alarms/{alarm.id}/clear", headers=hs, json={"reason": "x"}).status_code == 404
 
 
 def test_latest_requires_auth_and_paginates(client, f):

@@ -52,8 +52,9 @@ class _Page(HTMLParser):
 
 
 def _login(client, user_id: int) -> None:
-    with client.session_transaction() as sess:
-        sess["uid"] = user_id
+    from equipment.extensions import db
+    from tests.factories import Factory
+    Factory(db).session(client, user_id)
 
 
 def _follow(href: str, base: str) -> str | None:

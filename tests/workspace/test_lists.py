@@ -82,10 +82,11 @@ def test_alarm_ack_and_clear_from_the_list(client, f):
     resp = client.post(f"/alarms/{w['alarm']}/ack", data={"csrf_token": token, "back": "//evil.example/"})
     assert resp.status_code == 302 and resp.headers["Location"] == "/alarms"
     assert client.post(f"/alarms/{w['alarm']}/ack", data={"csrf_token": token}).status_code == 409
-    assert client.post(f"/alarms/{w['alarm']}/clear", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/alarms/{w['alarm']}/clear", data={"csrf_token": token}).status_code == 422  # no reason
+    assert client.post(f"/alarms/{w['alarm']}/clear", data={"csrf_token": token, "reason": "门机已修复"}).status_code == 302
     assert 'data-status="cleared"' in client.get("/alarms?status=cleared").get_data(as_text=True)
     _login(client, w["users"]["inspector"].id)
-    assert client.post(f"/alarms/{w['alarm']}/clear", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/alarms/{w['alarm']}/clear", data={"csrf_token": token, "reason": "x"}).status_code == 404
 
 
 def test_labels_of_a_selection_and_the_dossier_tag_actions(client, f):
