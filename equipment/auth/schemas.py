@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from equipment.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from equipment.core.actor import ROLES
-from equipment.core.fields import Id
+from equipment.core.fields import Id, PageNumber, PerPage
 
 PASSWORD = validate.Length(min=1, max=MAX_LENGTH)
 NEW_PASSWORD = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH)
@@ -39,8 +39,8 @@ class PasswordSet(Schema):
 
 class UserQuery(Schema):
     q = fields.String(validate=validate.Length(min=1, max=80))
-    page = fields.Integer(load_default=1)
-    per_page = fields.Integer(load_default=50)
+    page = PageNumber()
+    per_page = PerPage()
 
 
 class UserOut(Schema):
