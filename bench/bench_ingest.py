@@ -108,8 +108,8 @@ class Rig:
 
     def __init__(self, cluster, tmp: str, name: str):
         from tests.conftest import make_app
-        from equipment.telemetry import brokerctl
-        from equipment.telemetry.broker import LocalMosquitto
+        from equipment.telemetry.mqtt import brokerctl
+        from equipment.telemetry.mqtt.broker import LocalMosquitto
         self.cluster, self.tmp = cluster, tmp
         self.url = cluster.create_database(name)
         self.app = make_app(self.url)

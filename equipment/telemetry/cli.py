@@ -48,7 +48,7 @@ def revoke(terminal_id):
 def broker_guard(output, service_users):
     """Build the broker guard plugin and print the mosquitto.conf lines an operator's broker needs."""
     from pathlib import Path
-    from equipment.telemetry import brokerguard
+    from equipment.telemetry.mqtt import brokerguard
     try:
         plugin = brokerguard.build_guard(Path(output).resolve()) if output else brokerguard.guard_plugin_path()
     except brokerguard.GuardBuildError as err:
@@ -67,8 +67,8 @@ def broker_guard(output, service_users):
 @with_appcontext
 def consume(client_id, batch_size, batch_ms, metrics_listen):
     """Run one telemetry consumer until SIGTERM/SIGINT (drains, acks, exits 0)."""
-    from equipment.telemetry import brokerctl
-    from equipment.telemetry.consumer import Consumer, serve_metrics
+    from equipment.telemetry.mqtt import brokerctl
+    from equipment.telemetry.mqtt.consumer import Consumer, serve_metrics
     from equipment.core.logs import configure as configure_logs
     configure_logs()
     if metrics_listen:

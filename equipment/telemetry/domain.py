@@ -2,7 +2,8 @@
 from equipment.core.domain import Domain
 from equipment.registry import pages as registry_pages
 from equipment.simulation.cli import simulate_group
-from equipment.telemetry import brokerctl, cli, jobs, models, pages, runtime, simulator, views
+from equipment.telemetry import cli, jobs, models, pages, simulator, views
+from equipment.telemetry.mqtt import brokerctl, runtime
 
 
 def setup(app) -> None:

@@ -15,10 +15,10 @@ from equipment.core.errors import Conflict, Forbidden, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.extensions import db
 from equipment.registry import service as registry
-from equipment.telemetry import brokerctl
+from equipment.telemetry.mqtt import brokerctl
 from equipment.telemetry.alarms import (acknowledge, alarms_of, auto_clear, clear, list_alarms,  # noqa: F401
                                         alarm_rights, open_alarm_count, raise_alarm)
-from equipment.telemetry.broker import mosquitto_hash
+from equipment.telemetry.mqtt.broker import mosquitto_hash
 from equipment.telemetry.models import LatestState, RejectCount, Terminal
 
 PROVISION_ROLES = frozenset({"owner"})
@@ -106,13 +106,6 @@ def list_terminals(*, actor: Actor, equipment_id: int | None = None, status: str
     if status:
         stmt = stmt.where(Terminal.status == status)
     return paginate(stmt, page=page, per_page=per_page)
-
-
-def active_credentials() -> dict[str, str]:
-    """{terminal_id: $7$ hash} of every active terminal: what the broker's password file must hold."""
-    rows = db.session.execute(select(Terminal.terminal_id, Terminal.mqtt_password_hash)
-                              .where(Terminal.status == "active")).all()
-    return {r.terminal_id: r.mqtt_password_hash for r in rows}
 
 
 # --- latest state, rejects -----------------------------------------------------------------------

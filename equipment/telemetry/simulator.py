@@ -85,7 +85,7 @@ class Car:
 class Simulator:
     def __init__(self, *, broker_url: str, credentials: list[dict], rate: float = 1.0, scenario: str = "mixed",
                  seed: int = 1, time_scale: float = 1.0):
-        from equipment.telemetry.brokerctl import parse_url
+        from equipment.telemetry.mqtt.brokerctl import parse_url
         self.conn = parse_url(broker_url)
         self.rng = random.Random(seed)
         self.rate = rate  # upper bound of messages per second per terminal (on-change states are capped by it)

@@ -60,8 +60,8 @@ def procs(tmp_path):
 @pytest.fixture()
 def broker(rig, tmp_path):
     """A real Mosquitto with persistence, password and ACL files, driven by the terminals table."""
-    from equipment.telemetry import brokerctl
-    from equipment.telemetry.broker import LocalMosquitto
+    from equipment.telemetry.mqtt import brokerctl
+    from equipment.telemetry.mqtt.broker import LocalMosquitto
     mosq = LocalMosquitto(tmp_path / "mosquitto", admit_terminals_after=brokerctl.SHARE_PREFIX,  # as embedded
                           terminal_budgets=(LIFTED_BUDGET, LIFTED_BUDGET))
     user, pwd = brokerctl.service_credentials(rig.app)

@@ -12,7 +12,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from equipment.telemetry.broker import LocalMosquitto, mosquitto_hash, verify_mosquitto_hash
+from equipment.telemetry.mqtt.broker import LocalMosquitto, mosquitto_hash, verify_mosquitto_hash
 from tests.support.pg import PgCluster
 from tests.support.ports import free_port
 

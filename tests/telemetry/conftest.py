@@ -37,8 +37,8 @@ class Live:
         self.client_id = f"test-ingest-{uuid.uuid4().hex[:6]}"
 
     def start_consumer(self):
-        from equipment.telemetry import brokerctl
-        from equipment.telemetry.consumer import Consumer
+        from equipment.telemetry.mqtt import brokerctl
+        from equipment.telemetry.mqtt.consumer import Consumer
         user, pwd = brokerctl.service_credentials(self.app)
         conn = brokerctl.parse_url(self.broker.url, user, pwd)
         self.consumer = Consumer(self.app, conn=conn, client_id=self.client_id,
@@ -100,7 +100,7 @@ class Live:
         return client, result
 
     def service_client(self):
-        from equipment.telemetry import brokerctl
+        from equipment.telemetry.mqtt import brokerctl
         user, pwd = brokerctl.service_credentials(self.app)
         client, result = self.connect(user, pwd, client_id=f"svc-{uuid.uuid4().hex[:6]}")
         assert not result["rc"].is_failure
@@ -110,8 +110,8 @@ class Live:
 @pytest.fixture(scope="module", params=BACKENDS)
 def live(request, tmp_path_factory):
     from equipment.extensions import db
-    from equipment.telemetry import brokerctl
-    from equipment.telemetry.broker import LocalMosquitto
+    from equipment.telemetry.mqtt import brokerctl
+    from equipment.telemetry.mqtt.broker import LocalMosquitto
     from tests.conftest import make_app
     url, cluster, name = _fresh_database(request)
     app = make_app(url)

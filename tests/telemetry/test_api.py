@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from equipment.core.actor import SYSTEM, acting_as
 from equipment.telemetry import alarms as alarm_service
-from equipment.telemetry.broker import verify_mosquitto_hash
+from equipment.telemetry.mqtt.broker import verify_mosquitto_hash
 from equipment.telemetry.models import Terminal
 
 

@@ -122,7 +122,7 @@ def test_incident_insert_failing_n_times_still_opens_exactly_one_incident(live):
 # --- SIGKILL at each commit boundary ---------------------------------------------------------------
 
 def _start_probe(live, tmp_path, kill_at: str, code: str) -> subprocess.Popen:
-    from equipment.telemetry import brokerctl
+    from equipment.telemetry.mqtt import brokerctl
     user, pwd = brokerctl.service_credentials(live.app)
     env = {**os.environ, "EQUIPMENT_DATABASE_URL": live.url, "PYTHONPATH": str(ROOT),
            "EQUIPMENT_MQTT_URL": f"mqtt://{user}:{pwd}@{live.broker.host}:{live.broker.port}",

@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from equipment.telemetry import brokerctl
+from equipment.telemetry.mqtt import brokerctl
 from equipment.web.metrics import REGISTRY
 from tests.telemetry.conftest import wait_until
 from tests.telemetry.test_live import IDLE, _incidents, _payload, _rejects, _states

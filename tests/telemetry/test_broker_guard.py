@@ -11,8 +11,8 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from equipment.telemetry import brokerguard
-from equipment.telemetry.broker import LocalMosquitto
+from equipment.telemetry.mqtt import brokerguard
+from equipment.telemetry.mqtt.broker import LocalMosquitto
 from tests.support.test_infra import WAIT, Probe
 
 SHARED = "$share/ingest/equipment/+/+"

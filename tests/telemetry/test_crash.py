@@ -68,7 +68,7 @@ def test_sigkill_during_burst_loses_and_duplicates_nothing(live, tmp_path):
     if live.backend != "postgresql":
         pytest.skip("PostgreSQL only")
     live.stop_consumer()  # this test runs its own consumer process
-    from equipment.telemetry import brokerctl
+    from equipment.telemetry.mqtt import brokerctl
     user, pwd = brokerctl.service_credentials(live.app)
     mqtt_url = f"mqtt://{user}:{pwd}@{live.broker.host}:{live.broker.port}"
     with live.app.app_context():

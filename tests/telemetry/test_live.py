@@ -193,7 +193,7 @@ def test_simulator_trapped_scenario_opens_one_incident(live):
 
 def test_consumer_lag_and_inbox_are_measured_and_served(live):
     import urllib.request
-    from equipment.telemetry.consumer import serve_metrics
+    from equipment.telemetry.mqtt.consumer import serve_metrics
     from equipment.web.metrics import REGISTRY
     creds = live.provision(live.unit())
     tid = creds["terminal_id"]

@@ -11,8 +11,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from equipment.telemetry import mqttclient
-from equipment.telemetry.broker import LocalMosquitto
+from equipment.telemetry.mqtt import mqttclient
+from equipment.telemetry.mqtt.broker import LocalMosquitto
 from tests.telemetry.conftest import wait_until
 
 WINDOW = 100

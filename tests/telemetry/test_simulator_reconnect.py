@@ -8,7 +8,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
-from equipment.telemetry.broker import LocalMosquitto
+from equipment.telemetry.mqtt.broker import LocalMosquitto
 from equipment.telemetry.simulator import run_simulator
 from tests.telemetry.conftest import wait_until
 

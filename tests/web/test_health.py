@@ -1,7 +1,7 @@
 """Liveness and readiness: /readyz reports the database and the broker."""
 import tempfile
 
-from equipment.telemetry.broker import LocalMosquitto
+from equipment.telemetry.mqtt.broker import LocalMosquitto
 
 
 def test_healthz(client):

@@ -29,7 +29,7 @@
  *   plugin_opt_state_budget 40/200
  *   plugin_opt_event_budget 40/400
  *
- * Built by equipment.telemetry.broker.build_guard (gcc -shared -fPIC); the declarations below are those of
+ * Built by equipment.telemetry.mqtt.broker.build_guard (gcc -shared -fPIC); the declarations below are those of
  * Mosquitto 2.0's mosquitto_broker.h / mosquitto_plugin.h (the Debian package ships no headers).
  */
 #include <stdbool.h>

@@ -21,10 +21,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
+from sqlalchemy import select
 
-from equipment.telemetry.broker import LocalMosquitto, mosquitto_hash
+from equipment.extensions import db
+from equipment.telemetry.models import Terminal
+from equipment.telemetry.mqtt.broker import LocalMosquitto, mosquitto_hash
 
-log = logging.getLogger("equipment.telemetry.broker")
+log = logging.getLogger("equipment.telemetry.mqtt.broker")
 SERVICE_USER = "platform-ingest"
 EXTENSION_KEY = "telemetry_broker"
 SYNC_KEY = "telemetry_broker_sync"
@@ -38,6 +41,13 @@ class Connection:
     username: str | None
     password: str | None
     tls: bool = False
+
+
+def active_credentials() -> dict[str, str]:
+    """{terminal_id: $7$ hash} of every active terminal: what the broker's password file must hold."""
+    rows = db.session.execute(select(Terminal.terminal_id, Terminal.mqtt_password_hash)
+                              .where(Terminal.status == "active")).all()
+    return {r.terminal_id: r.mqtt_password_hash for r in rows}
 
 
 def state_dir(app=None) -> Path:
@@ -117,14 +127,13 @@ def consumer_connection(app=None) -> Connection:
 
 
 def start_embedded(app, port: int | None = None) -> LocalMosquitto:
-    from equipment.telemetry import service
     # Terminals are admitted once a consumer has subscribed (broker.py: shared subscriptions are not persisted,
     # so a terminal let in earlier would have its messages acknowledged and dropped).
     broker = LocalMosquitto(state_dir(app), port=port or _preferred_port(), admit_terminals_after=SHARE_PREFIX)
     user, pwd = service_credentials(app)
     broker.set_service_user(user, pwd)
     with app.app_context():
-        broker.sync_terminals(service.active_credentials())
+        broker.sync_terminals(active_credentials())
     broker.start()
     _write_private(state_dir(app) / "broker.json", {"url": broker.url, "port": broker.port, "pid": broker.pid,
                                                     "service_user": user, "service_hash": mosquitto_hash(pwd)})
@@ -134,7 +143,7 @@ def start_embedded(app, port: int | None = None) -> LocalMosquitto:
 
 
 def _preferred_port() -> int | None:
-    from equipment.telemetry.broker import _port_is_free
+    from equipment.telemetry.mqtt.broker import _port_is_free
     wanted = int(os.environ.get("EQUIPMENT_MQTT_PORT", "1883"))
     return wanted if _port_is_free("127.0.0.1", wanted) else None
 
@@ -203,10 +212,9 @@ def sync_from_db() -> bool:
 
 
 def _sync_now(app) -> bool:
-    from equipment.telemetry import service
     broker = app.extensions.get(EXTENSION_KEY)
     if broker is not None:
-        broker.sync_terminals(service.active_credentials())
+        broker.sync_terminals(active_credentials())
         broker.reload()
         return True
     if app.config.get("MQTT_URL"):
@@ -216,7 +224,7 @@ def _sync_now(app) -> bool:
         return False
     offline = LocalMosquitto(state_dir(app), port=info["port"])  # not started: only writes the files
     offline.set_service_user(info["service_user"], info["service_hash"])
-    offline.sync_terminals(service.active_credentials())
+    offline.sync_terminals(active_credentials())
     os.kill(info["pid"], signal.SIGHUP)
     return True
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 
-from equipment.telemetry import brokerctl
+from equipment.telemetry.mqtt import brokerctl
 
-log = logging.getLogger("equipment.telemetry.runtime")
+log = logging.getLogger("equipment.telemetry.mqtt.runtime")
 
 
 def start(app):
-    from equipment.telemetry.consumer import Consumer
+    from equipment.telemetry.mqtt.consumer import Consumer
     embedded = not app.config.get("MQTT_URL")
     if embedded:
         brokerctl.start_embedded(app)

@@ -57,7 +57,7 @@ import threading
 import time
 from pathlib import Path
 
-from equipment.telemetry import brokerguard
+from equipment.telemetry.mqtt import brokerguard
 
 HASH_ITERATIONS = 101  # what mosquitto_passwd 2.0 writes; the broker reads the count from each line
 _SALT_BYTES = 12  # mosquitto_passwd uses a 12-byte salt
@@ -254,7 +254,7 @@ class LocalMosquitto:
         _write_atomic(self.acl_path, self._acl_text())
 
     def _acl_text(self) -> str:
-        lines = ["# written by equipment.telemetry.broker; edits are overwritten", ""]
+        lines = ["# written by equipment.telemetry.mqtt.broker; edits are overwritten", ""]
         if self._service:
             # $share/<group>/equipment/... deliveries are checked against the real topic, so this covers them
             lines += [f"user {self._service[0]}", "topic readwrite equipment/#", ""]
@@ -268,7 +268,7 @@ class LocalMosquitto:
 
     def _conf_text(self) -> str:
         lines = [
-            "# written by equipment.telemetry.broker; edits are overwritten",
+            "# written by equipment.telemetry.mqtt.broker; edits are overwritten",
             "per_listener_settings false",
             f"listener {self.port} {self.host}",
             "allow_anonymous false",

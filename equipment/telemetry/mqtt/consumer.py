@@ -28,11 +28,12 @@ from equipment.core.actor import SYSTEM, acting_as
 from equipment.core.db import transaction
 from equipment.core.process import freeze_startup_heap
 from equipment.extensions import db
-from equipment.telemetry import budget, ingest, mqttclient
-from equipment.telemetry.brokerctl import SHARE_PREFIX, Connection
+from equipment.telemetry import budget, ingest
+from equipment.telemetry.mqtt import mqttclient
+from equipment.telemetry.mqtt.brokerctl import SHARE_PREFIX, Connection
 from equipment.web.metrics import REGISTRY
 
-log = logging.getLogger("equipment.telemetry.consumer")
+log = logging.getLogger("equipment.telemetry.mqtt.consumer")
 SHARED_TOPIC = SHARE_PREFIX + "equipment/+/+"
 INGESTED = Counter("equipment_telemetry_messages_ingested", "Telemetry messages accepted and committed",
                    registry=REGISTRY)
