@@ -99,6 +99,12 @@ def init_app(app) -> None:
             event.listen(engine, "begin", _sqlite_begin)
 
 
+def session_pinned() -> bool:
+    """Is the session bound to one connection (an enclosing transaction: the tests' savepoint fixture)? Such a
+    connection must not be used from a second thread."""
+    return flask_db().session.session_factory.kw.get("bind") is not None
+
+
 def read_first(stmt, params: dict):
     """The first row of one short read, outside the request's ORM transaction.
 
@@ -111,7 +117,7 @@ def read_first(stmt, params: dict):
     """
     db = flask_db()
     # The factory's bind, not db.session.bind: asking the session would create one just to ask.
-    if db.session.session_factory.kw.get("bind") is not None or is_sqlite():
+    if session_pinned() or is_sqlite():
         return db.session.execute(stmt, params).first()
     engine = _autocommit_engine()
     sql = _compiled(stmt, engine.dialect)

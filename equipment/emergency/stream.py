@@ -24,6 +24,7 @@ import time
 from flask import Response, current_app, request
 
 from equipment.core.actor import Actor
+from equipment.core.db import session_pinned
 from equipment.core.errors import NotFound, envelope
 from equipment.emergency import queries, schemas
 from equipment.extensions import db
@@ -96,6 +97,11 @@ class Hub:
 
     def _ensure_poller(self) -> None:
         """Start the poller if none runs (first stream, or the last one stopped); call with the lock held."""
+        if session_pinned():
+            # One connection for the whole test (savepoint fixture): a poller thread would share it with the
+            # request and break its savepoints. Streams still open, authorise and send their snapshot.
+            self.ready.set()
+            return
         if self.thread is None and not SHUTDOWN.is_set():
             self.ready.clear()
             self.thread = threading.Thread(target=self._run, name="sse-hub", daemon=True)
