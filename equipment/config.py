@@ -17,7 +17,12 @@ DEFAULTS = {
     "DISPATCH_POLICY": "ladder",  # contract | ladder | eta(SLACK_MIN) | pool (emergency/choice.py)
     "DISPATCH_PARALLEL": 1,  # level-2 offers made at once (the first crew to accept takes the job)
     "PUBLIC_RATE_LIMIT": "120/60",  # requests / seconds per client address
-    "PUBLIC_REPORT_RATE_LIMIT": "6/600",  # "I am trapped" reports per client address (emergency)
+    "PUBLIC_REPORT_RATE_LIMIT": "6/600",  # scan-page reports per client address (IPv6: per /64), all processes
+    "PUBLIC_REPORT_TAG_LIMIT": "10/600",  # scan-page reports per tag; over either: stored, held for the desk
+    "PUBLIC_UNVERIFIED_TO_OWN_CREW": True,  # offer an unverified public 困人 to the unit's own contracted crew
+    "ARRIVAL_GEOFENCE_M": 300.0,  # a crew's 已到场 needs a position this close to the unit (or a tag scan)
+    "ARRIVAL_SCAN_MAX_AGE_S": 1800.0,  # how recent that crew's scan of the unit's tag must be
+    "ARRIVAL_POSITION_MAX_AGE_S": 120.0,  # a stored crew position older than this is no proof of arrival
     "LOGIN_RATE_LIMIT": "20/60",
     "LOGIN_LOCKOUT_AFTER": 5,  # failures per (username, client) before the back-off starts
     "LOGIN_BACKOFF_BASE_S": 30,  # first wait; doubles with each further failure
@@ -44,11 +49,12 @@ DEFAULTS = {
     "TERMINALS_PER_UNIT": 2,  # active terminals one unit may have (409 on provisioning beyond)
 }
 FLOATS = {"TRAPPED_AFTER_S", "STOP_OUTSIDE_ZONE_AFTER_S", "OFFLINE_AFTER_S", "ACCEPT_DEADLINE_S",
-          "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M", "LEVEL2_AFTER_S"}
+          "ARRIVAL_DEADLINE_S", "LEVEL2_RADIUS_M", "LEVEL2_AFTER_S", "ARRIVAL_GEOFENCE_M",
+          "ARRIVAL_SCAN_MAX_AGE_S", "ARRIVAL_POSITION_MAX_AGE_S"}
 INTS = {"DISPATCH_PARALLEL", "LOGIN_LOCKOUT_AFTER", "LOGIN_BACKOFF_BASE_S", "LOGIN_LOCKOUT_S",
         "LOGIN_THROTTLE_RESET_S", "TOKEN_TTL_S", "TOKEN_TTL_DESK_S", "SESSION_TTL_S", "PROXY_HOPS",
         "MAX_CONTENT_LENGTH", "UPLOAD_MAX_CONTENT_LENGTH", "TERMINALS_PER_UNIT", "STREAM_MAX"}
-BOOLS = {"WEBHOOK_ALLOW_PRIVATE"}
+BOOLS = {"WEBHOOK_ALLOW_PRIVATE", "PUBLIC_UNVERIFIED_TO_OWN_CREW"}
 
 
 def instance_dir() -> Path:

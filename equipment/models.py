@@ -2,3 +2,4 @@
 from equipment.core.audit import AuditLog  # noqa: F401
 from equipment.core.jobs import JobStatus  # noqa: F401
 from equipment.domains import ALL as DOMAINS  # noqa: F401  each Domain names its models module
+from equipment.core.shared_limit import RateHit  # noqa: F401

@@ -92,6 +92,16 @@ def auto_dispatch(incident: Incident, *, now: dt.datetime) -> Dispatch:
     return offer_next(incident, now=now)
 
 
+def may_offer(incident: Incident, org_id: int | None) -> bool:
+    """An unverified public report goes to nobody but the unit's own contracted crew (and to them only if
+    the PUBLIC_UNVERIFIED_TO_OWN_CREW switch says so) until the desk confirms it."""
+    if incident.verified:
+        return True
+    from flask import current_app
+    return bool(current_app.config.get("PUBLIC_UNVERIFIED_TO_OWN_CREW", True)) \
+        and org_id is not None and org_id == incident.maintenance_org_id
+
+
 def offer_next(incident: Incident, *, now: dt.datetime, level: int = 1,
                actor: Actor | None = None) -> Dispatch | None:
     """Offer to the crews the rule picks (from `level` upward); with nobody able, the fire brigade."""
@@ -101,9 +111,12 @@ def offer_next(incident: Incident, *, now: dt.datetime, level: int = 1,
         return _offer_without_position(incident, now=now, actor=actor)
     picked, why = decide(incident, now=now, level=level)
     offers = [offer_to(incident, db.session.get(CrewMember, o.crew_id), level=o.level, now=now, actor=actor,
-                       distance_m=o.distance_m) for o in picked.offers]
+                       distance_m=o.distance_m) for o in picked.offers if may_offer(incident, o.org_id)]
     if offers:
         return offers[0]
+    if not incident.verified:
+        timeline.record(incident.id, "awaiting_verification", actor=actor, at=now, level=picked.level)
+        return None
     timeline.record(incident.id, "no_crew", actor=actor, at=now, level=picked.level, **why)
     return call_fire_brigade(incident, now=now, actor=actor) if picked.call_119 else None
 
@@ -111,7 +124,8 @@ def offer_next(incident: Incident, *, now: dt.datetime, level: int = 1,
 def _offer_without_position(incident: Incident, *, now, actor) -> Dispatch | None:
     """No position on record: only the contracted unit's crews can be chosen (in id order), then 119."""
     maint = _unit(incident).maintenance_org_id
-    cand = _any_crew_of(maint, tried_crews(incident.id)) if maint is not None else None
+    able = maint is not None and may_offer(incident, maint)
+    cand = _any_crew_of(maint, tried_crews(incident.id)) if able else None
     if cand is not None:
         return offer_to(incident, db.session.get(CrewMember, cand.crew_id), level=1, now=now, actor=actor)
     timeline.record(incident.id, "no_crew", actor=actor, at=now, level=1)
@@ -144,6 +158,9 @@ def offer_to(incident: Incident, crew: CrewMember, *, level: int, now, actor=Non
 def call_fire_brigade(incident: Incident, *, now: dt.datetime, actor: Actor | None = None,
                       why: str = "no_crew") -> Dispatch | None:
     """Level 3, once per incident: a 119 notification with address, position, codes, unit and caller."""
+    if not incident.verified:  # an anonymous report never reaches 119 before the desk confirms it
+        timeline.record(incident.id, "awaiting_verification", actor=actor, at=now, why=why, level=3)
+        return None
     incident.level = 3
     if incident.fire_notified_at is not None:
         return None
@@ -202,7 +219,7 @@ def level2_due(now: dt.datetime) -> list[int]:
         return []
     cutoff = now - dt.timedelta(seconds=policy.level2_after_s)
     stmt = (select(Incident.id).where(Incident.status == "dispatched", Incident.level == 1,
-                                      Incident.dispatched_at <= cutoff).order_by(Incident.dispatched_at).limit(500))
+                                      Incident.verified.is_(True), Incident.dispatched_at <= cutoff).order_by(Incident.dispatched_at).limit(500))
     return list(db.session.scalars(stmt))
 
 

@@ -52,6 +52,13 @@ class Incident(Base):
     crew_id: Mapped[int | None] = mapped_column(ForeignKey("crew_members.id"), index=True)
     fire_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     signals: Mapped[int] = mapped_column(Integer, default=1)
+    # A scan-page report is unverified until the desk confirms it (call-back / intercom): until then it
+    # reaches neither 119 nor another company's crew (dispatch.py gates on this).
+    verified: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    verify_method: Mapped[str | None] = mapped_column(String(16))
+    # A crew's 误报 is a claim: timers keep running until the dispatcher confirms it.
+    false_alarm_claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     __table_args__ = (
         # One open incident per unit and kind: a rescue and a fault notice may be open side by side.
@@ -129,3 +136,30 @@ class Notification(Base):
     log: Mapped[list] = mapped_column(JSONType, default=list)  # every channel attempt, for the record
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+REPORT_KINDS = ("trapped", "fault", "problem")
+PROBLEMS = ("leak", "damage", "overdue", "other")
+REPORT_STATUSES = ("received", "rescue")
+
+
+class PublicReport(Base):
+    """A scan-page report: tracking number for the citizen, routed by family (see emergency/public.py)."""
+    __tablename__ = "public_reports"
+    __audited__ = True
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(20), unique=True)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), index=True)
+    family: Mapped[str] = mapped_column(String(16))  # lift | escalator | cylinder | vessel | other
+    kind: Mapped[str] = mapped_column(String(12))  # trapped | fault | problem
+    problem: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(String(500))
+    reply_phone: Mapped[str | None] = mapped_column(String(32))  # desk and the routed organisation only
+    client_hash: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash of the address (/64 for v6)
+    over_limit: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="received", index=True)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    route_org_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    district_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

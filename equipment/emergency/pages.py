@@ -7,13 +7,13 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from equipment.auth.service import require_actor
 from equipment.core.errors import InvalidState
-from equipment.core import ratelimit
-from equipment.emergency import crews, metrics, queries, schemas, service, stream  # noqa: F401  (gauges)
+from equipment.emergency import crews, metrics, public_pages, queries, schemas, service, stream  # noqa: F401
+from equipment.emergency.arrival import take_proof
 from equipment.emergency.models import CAUSES
 from equipment.web import i18n
 
 bp = Blueprint("emergency_pages", __name__)
-page_blueprints = [bp]
+page_blueprints = [bp, public_pages.bp]
 DESK = ("dispatcher", "regulator")
 DESK_ACTIONS = ("dispatch", "escalate")
 
@@ -62,10 +62,15 @@ def console_action(incident_id, action):
     elif action == "escalate":
         reason = _reason(data)
         incident = service.escalate_incident(actor=actor, incident_id=incident_id, reason=reason)
+    elif action == "verify":  # the desk confirmed a scan-page report by call-back or intercom
+        from equipment.emergency import public
+        incident = public.verify_incident(actor=actor, incident_id=incident_id, **_clean(schemas.VerifyIn, data))
     else:
         body = _clean(schemas.TransitionIn, {k: v for k, v in data.items() if k != "reason"})
         if action in REASONED:  # a desk closing an incident without a rescue says why
             body["notes"] = _reason(data)
+        for key in ("lat", "lon", "accuracy_m"):  # position proof is the crew's, not the desk's
+            body.pop(key, None)
         incident = service.transition(actor=actor, incident_id=incident_id, action=action, **body)
     return schemas.IncidentOut().dump(queries.view(incident))
 
@@ -134,7 +139,7 @@ def crew_job_link(incident_id):
 @bp.route("/crew/jobs/<int:incident_id>/<action>", methods=["POST"])
 def crew_action(incident_id, action):
     actor = require_actor("crew")
-    queries.get_incident(actor=actor, incident_id=incident_id)  # someone else's job is 404
+    incident = queries.get_incident(actor=actor, incident_id=incident_id)  # someone else's job is 404
     form = request.form.to_dict()
     if action == "decline":
         service.decline_offer(actor=actor, incident_id=incident_id, reason=_reason(form))
@@ -142,7 +147,8 @@ def crew_action(incident_id, action):
         body = _clean(schemas.TransitionIn, form)
         if action in REASONED:
             body["notes"] = _reason(form)
-        service.transition(actor=actor, incident_id=incident_id, action=action, **body)
+        service.transition(actor=actor, incident_id=incident_id, action=action,
+                           proof=take_proof(body, incident.equipment_id), **body)
     if request.accept_mimetypes.best == "application/json":  # the page's own submit: no reload
         return {"ok": True}
     return redirect(f"/crew?job={incident_id}")
@@ -186,21 +192,6 @@ def stats_page():
     result = stats.incident_stats(actor=actor, **args)
     return render_template("emergency/stats.html", r=result, groups=schemas.STATS_GROUPS, causes=CAUSES,
                            query=request.query_string.decode())
-
-
-# --- public report from the scan page -------------------------------------------------------------
-
-@bp.route("/q/<string:tag>/report", methods=["POST"])
-def public_report(tag):
-    ratelimit.check("public", "PUBLIC_RATE_LIMIT")
-    ratelimit.check("public_report", "PUBLIC_REPORT_RATE_LIMIT")
-    phone = (request.form.get("caller_phone") or "").strip() or None
-    if phone:
-        schemas.PHONE(phone)  # a ValidationError becomes the 422 envelope / error page
-    incident, created = service.report_public(tag=tag, kind=request.form.get("kind", "trapped"),
-                                              caller_phone=phone)
-    return render_template("emergency/public_reported.html", incident_id=incident.id, created=created,
-                           hotline=current_app.config.get("HOTLINE", "96333")), 201 if created else 200
 
 
 # --- the unit page's incidents panel ----------------------------------------------------------------

@@ -110,6 +110,8 @@ def view(incident: Incident, *, with_events: bool = False, actor: Actor | None =
     caller = sees_caller(actor, incident, offer)
     if not caller:
         out["caller_phone"] = None
+    from equipment.emergency.public import reports_of_incident
+    out["reports"] = reports_of_incident(incident.id)
     if with_events:
         events = events_of(incident.id)
         out["events"] = events if caller else _without_caller(events)

@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from equipment.core.fields import Id, PageNumber, PerPage
 from equipment.core.input_guard import GuardedSchema
 
-from equipment.emergency.models import CAUSES, KINDS, STATUSES
+from equipment.emergency.models import CAUSES, KINDS, PROBLEMS, REPORT_KINDS, REPORT_STATUSES, STATUSES
 
 PHONE = validate.Regexp(r"^\+?[0-9][0-9 \-]{3,19}$", error="digits, 4 to 20 / 电话号码格式不正确")
 
@@ -43,6 +43,60 @@ class IncidentQuery(Schema):
 class TransitionIn(Strict):
     cause = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(CAUSES))
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    # arrival proof: the crew's browser position (checked against the unit's geofence)
+    lat = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90), allow_nan=False)
+    lon = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180), allow_nan=False)
+    accuracy_m = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100_000),
+                              allow_nan=False)
+
+
+class VerifyIn(Strict):
+    method = fields.String(required=True, validate=validate.OneOf(("callback", "intercom")))
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class PublicReportIn(Strict):
+    """The scan page's form (csrf_token is checked before and dropped)."""
+    kind = fields.String(required=True, validate=validate.OneOf(REPORT_KINDS))
+    problem = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PROBLEMS))
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    caller_phone = fields.String(load_default=None, allow_none=True, validate=PHONE, data_key="caller_phone")
+
+
+class PublicReportOut(Schema):
+    id = fields.Integer()
+    tracking_no = fields.String()
+    equipment_id = fields.Integer()
+    family = fields.String()
+    kind = fields.String()
+    problem = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    reply_phone = fields.String(allow_none=True)
+    over_limit = fields.Boolean()
+    status = fields.String()
+    verified = fields.Boolean()
+    incident_id = fields.Integer(allow_none=True)
+    route_org_id = fields.Integer(allow_none=True)
+    district_code = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class PublicReportPage(Schema):
+    items = fields.List(fields.Nested(PublicReportOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+class PublicReportQuery(Schema):
+    kind = fields.String(load_default=None, validate=validate.OneOf(REPORT_KINDS))
+    status = fields.String(load_default=None, validate=validate.OneOf(REPORT_STATUSES))
+    district = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,6}$", error="2-6 digits"))
+    equipment_id = Id(strict=False, load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
 class DispatchIn(Strict):
@@ -124,6 +178,11 @@ class IncidentOut(Schema):
     accept_deadline = fields.DateTime(allow_none=True)
     arrival_overdue = fields.Boolean()
     fire_notified_at = fields.DateTime(allow_none=True)
+    verified = fields.Boolean()
+    verified_at = fields.DateTime(allow_none=True)
+    verify_method = fields.String(allow_none=True)
+    false_alarm_claimed_at = fields.DateTime(allow_none=True)
+    reports = fields.List(fields.Dict())
     cause = fields.String(allow_none=True)
     notes = fields.String(allow_none=True)
     crew_id = fields.Integer(allow_none=True)

@@ -66,19 +66,25 @@ def _open_or_attach(unit, kind: str, signal: dict, **kind_fields) -> tuple[Incid
 
 @atomic
 def open_incident(*, equipment_id: int, source: str, reason: str | None = None, caller_phone: str | None = None,
-                  at: dt.datetime | None = None, actor: Actor | None = None) -> tuple[Incident, bool]:
+                  at: dt.datetime | None = None, actor: Actor | None = None, verified: bool = True,
+                  hold: bool = False) -> tuple[Incident, bool]:
     """Open the unit's rescue (困人) incident, or attach this signal to the one already open: returns
-    (incident, created)."""
+    (incident, created). `verified=False` (a scan-page report) gates dispatch until the desk confirms;
+    `hold` (a report over the abuse limits) offers it to nobody: it waits on the console for the dispatcher."""
     unit, at = _intake(equipment_id, source, at)
     signal = {"source": source, "reason": reason, "caller_phone": caller_phone, "at": at, "actor": actor}
     deadline = at + dt.timedelta(seconds=float(setting("ARRIVAL_DEADLINE_S")))
-    incident, created = _open_or_attach(unit, "rescue", signal, arrival_deadline=deadline)
+    incident, created = _open_or_attach(unit, "rescue", signal, arrival_deadline=deadline, verified=verified,
+                                        verified_at=at if verified else None)
     if not created:
         return incident, False
     with _acting(actor):
         registry.append_history(equipment_id=unit.id, kind="rescue", at=at,
                                 data={"incident_id": incident.id, "event": "reported", "source": source})
-    _after_open(incident, at=at)
+    if hold:
+        timeline.record(incident.id, "held", actor=actor, at=at, why="over_limit")
+    else:
+        _after_open(incident, at=at)
     return incident, True
 
 
@@ -148,17 +154,28 @@ def get_incident(incident_id: int) -> Incident:
 
 @atomic
 def transition(*, actor: Actor, incident_id: int, action: str, cause: str | None = None,
-               notes: str | None = None, now: dt.datetime | None = None) -> Incident:
-    """accept / arrive / release / close / false_alarm / cancel; an illegal one is InvalidState (409)."""
+               notes: str | None = None, now: dt.datetime | None = None, proof: dict | None = None) -> Incident:
+    """accept / arrive / release / close / false_alarm / cancel; an illegal one is InvalidState (409).
+
+    A crew's arrive needs `proof` (emergency/arrival.py); a crew's false_alarm is only a claim."""
     from equipment.emergency import transitions
     now = now or utcnow()
     incident = _locked(incident_id)
     with _acting(actor):
-        transitions.apply(actor=actor, incident=incident, action=action, now=now, cause=cause, notes=notes)
+        transitions.apply(actor=actor, incident=incident, action=action, now=now, cause=cause, notes=notes,
+                          proof=proof)
         if not incident.is_open and incident.kind == "rescue":
             registry.append_history(equipment_id=incident.equipment_id, kind="rescue", at=now, data={
                 "incident_id": incident.id, "event": incident.status, "cause": incident.cause})
     return incident
+
+
+def open_incident_of(equipment_id: int) -> Incident | None:
+    return _open_of(equipment_id)
+
+
+def locked_incident(incident_id: int) -> Incident:
+    return _locked(incident_id)
 
 
 def _locked(incident_id: int) -> Incident:
@@ -167,6 +184,14 @@ def _locked(incident_id: int) -> Incident:
     if incident is None:
         raise NotFound("No such incident")
     return incident
+
+
+class Unverified(InvalidState):
+    code = "unverified"
+
+    def __init__(self):
+        super().__init__("Confirm the public report first (call-back or intercom) / 扫码报告未核实：请先回拨或对讲核实，"
+                         "核实前不通知119、不派给其他单位", details={"verified": [False]})
 
 
 def _desk(actor: Actor) -> None:
@@ -193,10 +218,14 @@ def dispatch_incident(*, actor: Actor, incident_id: int, crew_id: int | None = N
     if incident.status not in ("reported", "dispatched"):
         raise InvalidState(f"Cannot dispatch an incident that is {incident.status}",
                            details={"status": [incident.status]})
-    _withdraw(incident, now=now, actor=actor)
     if crew_id is not None:
-        dispatch.offer_to(incident, crews.get_crew(crew_id), level=min(incident.level, 2), now=now, actor=actor)
+        crew = crews.get_crew(crew_id)
+        if not incident.verified and crew.org_id != incident.maintenance_org_id:
+            raise Unverified()
+        _withdraw(incident, now=now, actor=actor)
+        dispatch.offer_to(incident, crew, level=min(incident.level, 2), now=now, actor=actor)
     else:
+        _withdraw(incident, now=now, actor=actor)
         dispatch.offer_next(incident, level=min(incident.level, 2), now=now, actor=actor)
     return incident
 
@@ -218,6 +247,8 @@ def escalate_incident(*, actor: Actor, incident_id: int, reason: str | None = No
     _desk(actor)
     now = now or utcnow()
     incident = _rescue(_locked(incident_id))
+    if not incident.verified:
+        raise Unverified()
     if incident.status not in ("reported", "dispatched", "accepted", "on_site") or incident.fire_notified_at:
         raise InvalidState("Nothing left to escalate to", details={"status": [incident.status],
                                                                    "level": [incident.level]})
@@ -260,16 +291,10 @@ def report(*, actor: Actor, source: str = "phone", equipment_id: int | None = No
                          at=at, actor=actor)
 
 
-@atomic
-def report_public(*, tag: str, kind: str, caller_phone: str | None = None) -> tuple[Incident, bool]:
-    """The public scan page's "I am trapped / report a fault" button (no login; rate-limited by the view)."""
-    from equipment.core.actor import PUBLIC
-    unit = registry.resolve_tag(tag)
-    reason = {"trapped": "public: trapped", "fault": "public: fault"}.get(kind)
-    if reason is None:
-        raise Invalid("Unknown report", details={"kind": ["trapped or fault"]})
-    return open_incident(equipment_id=unit.id, source="public", reason=reason, caller_phone=caller_phone,
-                         actor=PUBLIC)
+def report_public(*, tag: str, kind: str, caller_phone: str | None = None, **more):
+    """The public scan page's report (no login): see emergency/public.py for routing by family."""
+    from equipment.emergency import public
+    return public.submit(tag=tag, kind=kind, reply_phone=caller_phone, **more)
 
 
 @atomic

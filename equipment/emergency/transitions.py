@@ -10,7 +10,7 @@ import datetime as dt
 from equipment.core.actor import Actor
 from equipment.core.errors import Forbidden, Invalid, InvalidState, NotFound
 from equipment.emergency import crews, dispatch, timeline
-from equipment.emergency.models import CAUSES, Dispatch, Incident
+from equipment.emergency.models import CAUSES, CrewMember, Dispatch, Incident
 from equipment.extensions import db
 
 ABORTABLE = ("reported", "dispatched", "accepted", "on_site")
@@ -103,13 +103,32 @@ def _finish(incident: Incident, action: str, now: dt.datetime) -> None:
                        .values(status="done"))
 
 
+def _arrival_proof(actor: Actor, incident: Incident, offer: Dispatch | None, proof, now) -> dict:
+    if actor.role != "crew":  # the desk records arrival for a crew (call, intercom): audited as the desk's
+        return {"method": "desk"}
+    from equipment.emergency import arrival
+    from equipment.registry import service as registry
+    crew = db.session.get(CrewMember, offer.crew_id) if offer else None
+    return arrival.check(unit=registry.load_equipment(incident.equipment_id), crew=crew, proof=proof, now=now)
+
+
+def _claim_false_alarm(actor: Actor, incident: Incident, now: dt.datetime, notes: str | None) -> Incident:
+    """A crew's 误报 is a claim: the timers run on until the dispatcher confirms it (the desk's false_alarm)."""
+    incident.false_alarm_claimed_at = now
+    timeline.record(incident.id, "false_alarm_claimed", actor=actor, at=now, notes=notes)
+    return incident
+
+
 def apply(*, actor: Actor, incident: Incident, action: str, now: dt.datetime, cause: str | None = None,
-          notes: str | None = None) -> Incident:
+          notes: str | None = None, proof: dict | None = None) -> Incident:
     if action not in MACHINE:
         raise Invalid("Unknown action", details={"action": [f"one of {', '.join(ACTIONS)}"]})
     offer = check_actor(actor, incident, action)
     target = _check_state(incident, action)
     _check_cause(incident, action, cause)
+    if action == "false_alarm" and actor.role == "crew":
+        return _claim_false_alarm(actor, incident, now, notes)
+    evidence = _arrival_proof(actor, incident, offer, proof, now) if action == "arrive" else None
     if action == "accept":
         _accept(incident, offer, now)
     if action in FINAL:
@@ -121,5 +140,6 @@ def apply(*, actor: Actor, incident: Incident, action: str, now: dt.datetime, ca
         incident.cause = cause
     if notes:
         incident.notes = notes
-    timeline.record(incident.id, target, actor=actor, at=now, previous=before, cause=cause, notes=notes)
+    timeline.record(incident.id, target, actor=actor, at=now, previous=before, cause=cause, notes=notes,
+                    proof=evidence)
     return incident

@@ -3,10 +3,11 @@ from flask_smorest import Blueprint
 
 from equipment.auth.service import require_actor
 from equipment.emergency import crews, queries, schemas, service
+from equipment.emergency.public_pages import api as public_api
 
 incidents = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents", description="96333 incidents")
 crew_api = Blueprint("crews", __name__, url_prefix="/api/v1/crews", description="Rescue crews")
-api_blueprints = [incidents, crew_api]
+api_blueprints = [incidents, crew_api, public_api]
 
 
 @incidents.route("", methods=["GET"])
@@ -54,9 +55,12 @@ def get_incident(incident_id):
 @incidents.arguments(schemas.TransitionIn)
 @incidents.response(200, schemas.IncidentOut)
 def transition(body, incident_id, action):
+    from equipment.emergency.arrival import take_proof
     actor = require_actor()
-    queries.get_incident(actor=actor, incident_id=incident_id)  # scoping: another crew's job is 404
-    return queries.view(service.transition(actor=actor, incident_id=incident_id, action=action, **body))
+    incident = queries.get_incident(actor=actor, incident_id=incident_id)  # scoping: another crew's job is 404
+    proof = take_proof(body, incident.equipment_id)
+    return queries.view(service.transition(actor=actor, incident_id=incident_id, action=action, proof=proof,
+                                           **body))
 
 
 @incidents.route("/<int:incident_id>/dispatch", methods=["POST"])
@@ -65,6 +69,16 @@ def transition(body, incident_id, action):
 def dispatch(body, incident_id):
     return queries.view(service.dispatch_incident(actor=require_actor("dispatcher"), incident_id=incident_id,
                                                   **body))
+
+
+@incidents.route("/<int:incident_id>/verify", methods=["POST"])
+@incidents.arguments(schemas.VerifyIn)
+@incidents.response(200, schemas.IncidentOut)
+def verify(body, incident_id):
+    """The desk confirmed a scan-page report (call-back or intercom): 119 and other crews become possible."""
+    from equipment.emergency import public
+    return queries.view(public.verify_incident(actor=require_actor("dispatcher", "admin"),
+                                               incident_id=incident_id, **body))
 
 
 @incidents.route("/<int:incident_id>/escalate", methods=["POST"])

@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, g, render_template
 
 from equipment.core import ratelimit
-from equipment.core.errors import Gone, NotFound
+from equipment.core.errors import Gone, NotFound, RateLimited
 from equipment.registry import service
 
 bp = Blueprint("registry_pages", __name__)
@@ -42,6 +42,7 @@ def guidance_key(family: str, status: str) -> str | None:
     if own in TEXT:
         return own
     return f"guide.{'elevator' if family == 'elevator' else 'other'}.{status}"
+SCAN_HOOKS_KEY = "equipment.scan_hooks"
 
 
 def add_scan_action(app, roles, label, url_template, allowed=None) -> None:
@@ -62,6 +63,11 @@ def public_extras(unit) -> dict:
         facts += extra.get("facts", [])
         warnings += extra.get("warnings", [])
     return {"facts": facts, "warnings": warnings}
+
+
+def add_scan_hook(app, hook) -> None:
+    """hook(actor or None, unit) on every scan page view (emergency: a crew's proof of presence for 已到场)."""
+    app.extensions.setdefault(SCAN_HOOKS_KEY, []).append(hook)
 
 
 def add_unit_panel(app, panel) -> None:
@@ -92,7 +98,10 @@ def _actions_for(unit) -> list[dict]:
 
 @bp.route("/q/<string:tag>")
 def scan(tag):
-    ratelimit.check("public", "PUBLIC_RATE_LIMIT")
+    try:
+        ratelimit.check("public", "PUBLIC_RATE_LIMIT")
+    except RateLimited:  # never a bare 429 where someone may be trapped: the hotline and the report form stay
+        return render_template("registry/busy.html", tag=tag, hotline=current_app.config["HOTLINE"]), 429
     try:
         unit = service.resolve_tag(tag)
     except Gone:
@@ -101,6 +110,8 @@ def scan(tag):
         return render_template("registry/unknown.html"), 404
     view = service.public_view(unit)
     actor = g.get("actor")
+    for hook in current_app.extensions.get(SCAN_HOOKS_KEY, ()):
+        hook(actor, unit)
     return render_template("registry/public.html", v=view, unit_id=unit.id, actions=_actions_for(unit),
                            can_view=actor is not None and _visible(actor, unit), tag=tag,
                            extras=public_extras(unit), guidance=guidance_key(view["category"], view["status"]))

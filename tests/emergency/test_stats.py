@@ -6,7 +6,7 @@ import datetime as dt
 import io
 
 from equipment.emergency import service
-from tests.emergency.helpers import dispatcher, world
+from tests.emergency.helpers import UNIT_LAT, UNIT_LON, dispatcher, world
 
 S = dt.timedelta(seconds=1)
 
@@ -16,7 +16,8 @@ def _rescue(f, desk, *, accept_s, arrive_s, release_s, cause, at):
     inc, _ = service.open_incident(equipment_id=unit.id, source="sensor", at=at)
     crew = f.actor(user)
     for action, secs in (("accept", accept_s), ("arrive", arrive_s), ("release", release_s)):
-        service.transition(actor=crew, incident_id=inc.id, action=action, now=at + secs * S)
+        service.transition(actor=crew, incident_id=inc.id, action=action, now=at + secs * S,
+                           proof={"lat": UNIT_LAT, "lon": UNIT_LON})  # the crew's phone at the unit
     service.transition(actor=crew, incident_id=inc.id, action="close", cause=cause, now=at + (release_s + 60) * S)
     return inc
 

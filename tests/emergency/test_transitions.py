@@ -25,8 +25,10 @@ def test_full_rescue_by_the_crew(db, f):
     inc, _ = service.open_incident(equipment_id=unit.id, source="sensor")
     assert inc.status == "dispatched" and inc.crew_id == member.id and inc.dispatched_at
     actor = f.actor(user)
+    at_the_unit = {"lat": 26.0805, "lon": 119.30}  # the crew's phone, about 55 m from the unit
     for action, state in PATH:
-        inc = service.transition(actor=actor, incident_id=inc.id, action=action, cause="door_system")
+        inc = service.transition(actor=actor, incident_id=inc.id, action=action, cause="door_system",
+                                 proof=at_the_unit)
         assert inc.status == state
     assert inc.accepted_at <= inc.arrived_at <= inc.released_at <= inc.closed_at
     assert inc.cause == "door_system"

@@ -31,6 +31,8 @@ class Side:
     alarm: int
     inspection: int
     record: int
+    report: int = 0  # a scan-page report on the unit (it joins the open incident)
+    tracking: str = ""
 
 
 @dataclass
@@ -79,7 +81,9 @@ def _side(f, *, lat: float, lon: float) -> tuple[Side, dict]:
     with acting_as(crew):
         record = maintenance.start(actor=crew, tag=tag, item_set="half_monthly", lat=lat, lon=lon)
     _latest(unit.id)
-    side = Side(orgs={r: o.id for r, o in orgs.items()}, unit=unit.id, tag=tag,
+    from equipment.emergency import public
+    report = public.submit(tag=tag, kind="fault", reply_phone="13800000000")
+    side = Side(report=report.id, tracking=report.tracking_no, orgs={r: o.id for r, o in orgs.items()}, unit=unit.id, tag=tag,
                 cylinder_tag=active_tag(cylinder.id).tag, device_code=unit.device_code, incident=incident.id,
                 terminal=terminal["terminal_id"], alarm=alarm.id, inspection=insp.id, record=record.id)
     return side, users
@@ -99,7 +103,7 @@ def build(f, client) -> World:
     other, _ = _side(f, lat=24.48, lon=118.09)  # Xiamen
     ghost = Side(orgs={r: GHOST_ID for r in own.orgs}, unit=GHOST_ID, tag=GHOST_TAG, cylinder_tag=GHOST_TAG,
                  device_code="none", incident=GHOST_ID, terminal="LT-000000000000", alarm=GHOST_ID,
-                 inspection=GHOST_ID, record=GHOST_ID)
+                 inspection=GHOST_ID, record=GHOST_ID, report=GHOST_ID, tracking="R20000101-AAAAAA")
     users["admin"], users["regulator"] = f.user("admin"), f.user("regulator")
     world = World(own=own, other=other, ghost=ghost,
                   users={r: {"id": u.id, "username": u.username, "org_id": u.org_id} for r, u in users.items()})
