@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import io
 
+from equipment.core.geo import lat_lon
 from equipment.emergency import service
 from tests.emergency.helpers import UNIT_LAT, UNIT_LON, dispatcher, world
 
@@ -70,7 +71,8 @@ def test_rates_count_every_incident_never_accepted_is_a_miss(client, f):
         inc, _ = service.open_incident(equipment_id=unit.id, source="sensor", at=t0 + n * 600 * S)
         service.transition(actor=crew, incident_id=inc.id, action="accept", now=inc.reported_at + 120 * S)
         if n < 2:
-            service.transition(actor=crew, incident_id=inc.id, action="arrive", now=inc.reported_at + 1200 * S)
+            service.transition(actor=crew, incident_id=inc.id, action="arrive", now=inc.reported_at + 1200 * S,
+                               proof=lat_lon(unit.location))  # the crew's phone at the unit
     for n in range(5):  # nobody ever accepted
         unit, _ = _unit(f, "350103" if n % 2 else "350102")
         service.open_incident(equipment_id=unit.id, source="phone", at=t0 + (3 + n) * 600 * S)

@@ -255,13 +255,15 @@ def test_login_and_public_endpoints_are_rate_limited_per_client(client, f, limit
             limiter._windows.clear()
             limits[setting] = "3/60"
             codes = [getattr(client, method)(path, **kwargs).status_code for _ in range(5)]
-            assert 429 not in codes[:3] and codes[3:] == [429, 429], (path, codes)
+            # the emergency report is never refused: over the limit it is taken and held for the desk (202)
+            over = 202 if setting == "PUBLIC_REPORT_RATE_LIMIT" else 429
+            assert over not in codes[:3] and 429 not in codes[:3] and codes[3:] == [over, over], (path, codes)
             if path in ("/login", "/api/v1/auth/token"):  # limited means not even the right password is tried
                 right = {**kwargs.get("data", kwargs.get("json")), "username": user.username, "password": PASSWORD}
                 key = "data" if "data" in kwargs else "json"
                 assert getattr(client, method)(path, **{key: right}).status_code == 429
             other = getattr(client, method)(path, environ_base={"REMOTE_ADDR": "10.9.8.7"}, **kwargs)
-            assert other.status_code != 429, path
+            assert other.status_code not in (429, 202), path
             limits[setting] = "100000/60"
 
 
