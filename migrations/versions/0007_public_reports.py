@@ -4,16 +4,16 @@ Scan-page reports with tracking numbers (routed by family), incidents.verified (
 the desk's confirmation before 119 or another company's crew), the crew's false-alarm claim, and the
 database-backed rate counters every web process shares.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
 import equipment.core.models
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
