@@ -59,10 +59,10 @@ def check(*, unit, crew, proof: dict | None, now: dt.datetime) -> dict:
         if distance <= radius and (accuracy is None or accuracy <= radius):
             return {"method": "geofence", "source": source, "distance_m": round(distance),
                     "accuracy_m": round(accuracy) if accuracy is not None else None}
-        raise Invalid("Not at the unit", details={"arrival": [
+        raise Invalid("未在设备现场，无法确认到场 / not at the unit", details={"arrival": [
             f"定位显示您距设备约 {_km(distance)}（需在 {radius:.0f} 米内{'，且定位精度足够' if accuracy else ''}）："
             "请到场后扫描设备上的二维码确认到场 / you are not at the unit: scan its tag on site"]})
-    raise Invalid("Arrival needs proof", details={"arrival": [
+    raise Invalid("确认到场需要现场证明 / arrival needs proof", details={"arrival": [
         f"请扫描设备上的二维码，或开启定位后在设备 {radius:.0f} 米范围内确认到场 / "
         "scan the unit's tag or share your position at the unit"]})
 

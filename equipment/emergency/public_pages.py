@@ -13,6 +13,8 @@ from equipment.auth.service import require_actor
 from equipment.emergency import public, queries, schemas
 from equipment.emergency.models import PROBLEMS
 TEXT = {  # merged into the domain's strings (emergency/domain.py)
+    "em.false_alarm_claimed": ("已报误报，等待调度员确认；确认前计时继续。",
+                               "False alarm reported: waiting for the dispatcher; the timers keep running."),
     "pr.trapped.lift": ("我被困在电梯里", "I am trapped in this lift"),
     "pr.trapped.escalator": ("有人被夹住或摔倒，需要救援", "Someone is caught or has fallen: rescue needed"),
     "pr.trapped_hint.lift": ("被困时请保持冷静，可按轿厢内警铃；不要强行扒门。",

@@ -117,7 +117,8 @@ def test_crew_cards_no_preselected_cause_and_time_to_arrive(client, f):
     inc, _ = service.open_incident(equipment_id=unit.id, source="sensor", at=at)
     actor = f.actor(user)
     service.transition(actor=actor, incident_id=inc.id, action="accept", now=at + dt.timedelta(minutes=1))
-    service.transition(actor=actor, incident_id=inc.id, action="arrive", now=at + dt.timedelta(minutes=12, seconds=5))
+    service.transition(actor=actor, incident_id=inc.id, action="arrive", now=at + dt.timedelta(minutes=12, seconds=5),
+                       proof={"lat": 26.08, "lon": 119.30})  # the crew's phone at the unit
     service.transition(actor=actor, incident_id=inc.id, action="release", now=at + dt.timedelta(minutes=20))
     _as(client, user)
     page = client.get("/crew/jobs").get_data(as_text=True)

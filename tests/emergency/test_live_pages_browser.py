@@ -118,7 +118,8 @@ def test_pages_stay_live_for_five_minutes_without_reload(live):
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
         console = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-        crew_page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        crew_page = browser.new_context(viewport={"width": 390, "height": 844}, permissions=["geolocation"],
+                                        geolocation={"latitude": 26.081, "longitude": 119.30}).new_page()  # on site
         _login(console, server.url, s["desk"])
         console.goto(f"{server.url}/console")
         _login(crew_page, server.url, s["crew"])

@@ -96,18 +96,29 @@
   }
 
   jobs.addEventListener("submit", function (ev) {
-    var form = ev.target, card = form.closest(".job"), out = card && card.querySelector(".job-msg");
+    var form = ev.target, data = new FormData(form);
     ev.preventDefault();
     form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
-    fetch(form.action, { method: "POST", credentials: "same-origin", body: new FormData(form),
+    /* 已到场 needs proof: the phone's position near the unit (or an earlier scan of its tag) */
+    if (!/\/arrive$/.test(form.action) || !navigator.geolocation) { post(form, data); return; }
+    navigator.geolocation.getCurrentPosition(function (p) {
+      data.append("lat", p.coords.latitude); data.append("lon", p.coords.longitude);
+      data.append("accuracy_m", p.coords.accuracy); post(form, data);
+    }, function () { post(form, data); }, { enableHighAccuracy: true, timeout: 8000, maximumAge: 30000 });
+  });
+
+  function post(form, data) {
+    var card = form.closest(".job"), out = card && card.querySelector(".job-msg");
+    fetch(form.action, { method: "POST", credentials: "same-origin", body: data,
                          headers: { "Accept": "application/json", "X-CSRF-Token": csrf } })
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw j; return j; }); })
       .then(function () { if (out) out.textContent = ""; if (document.activeElement) document.activeElement.blur(); return refresh(); })
       .catch(function (err) {
         form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
-        if (out) out.textContent = (err && err.error && err.error.message) || "网络异常，请重试";
+        var details = err && err.error && err.error.details && err.error.details.arrival;
+        if (out) out.textContent = (details && details[0]) || (err && err.error && err.error.message) || "网络异常，请重试";
       });
-  });
+  }
 
   if (window.EventSource) {
     var first = true;
