@@ -18,8 +18,8 @@ from sqlalchemy import BigInteger, Integer, String, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
+from equipment.core.db import flask_db
 from equipment.core.models import Base, UTCDateTime, utcnow
-from equipment.extensions import db
 
 
 class RateHit(Base):
@@ -60,12 +60,13 @@ def hit(bucket: str, key: str, *, limit: int, window_s: float, now: dt.datetime 
     window = max(1, int(window_s))
     start = int(now.timestamp()) // window * window
     expires = dt.datetime.fromtimestamp(start + window, dt.timezone.utc)
-    stmt = _insert(db.session.get_bind().dialect.name).values(
+    session = flask_db().session
+    stmt = _insert(session.get_bind().dialect.name).values(
         bucket=bucket, key=key[:64], window_start=start, count=1, expires_at=expires)
     stmt = stmt.on_conflict_do_update(index_elements=["bucket", "key", "window_start"],
                                       set_={"count": RateHit.count + 1}).returning(RateHit.count)
-    count = db.session.execute(stmt).scalar_one()
+    count = session.execute(stmt).scalar_one()
     if count == 1:  # first hit of a window: drop expired windows (indexed, a handful of rows)
-        db.session.execute(delete(RateHit).where(RateHit.expires_at < now))
+        session.execute(delete(RateHit).where(RateHit.expires_at < now))
     return count <= limit, count
 

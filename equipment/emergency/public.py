@@ -202,12 +202,10 @@ PHONE_READERS = ("dispatcher", "admin")
 def _scoped(stmt, actor: Actor):
     """Desk and regulators see all (by district on request); an owner the reports on its units; a maintenance
     crew the fault reports routed to its company. Nobody else sees any."""
-    from equipment.registry.models import Equipment
     if actor.role in READ_ALL:
         return stmt
     if actor.role == "owner" and actor.org_id:
-        return stmt.where(PublicReport.equipment_id.in_(
-            select(Equipment.id).where(Equipment.user_org_id == actor.org_id)))
+        return stmt.where(registry.scope(actor, PublicReport.equipment_id))
     if actor.role == "crew" and actor.org_id:
         return stmt.where(PublicReport.kind == "fault", PublicReport.route_org_id == actor.org_id)
     raise Forbidden("Your role does not receive public reports / 无权查看扫码报告")

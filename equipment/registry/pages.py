@@ -12,6 +12,7 @@ bp = Blueprint("registry_pages", __name__)
 # and HTML panels on the unit page (latest state, alarms, incidents...). Kept per app, not per process.
 SCAN_ACTIONS_KEY, UNIT_PANELS_KEY = "equipment.scan_actions", "equipment.unit_panels"
 PUBLIC_FACTS_KEY = "equipment.public_facts"
+SCAN_HOOKS_KEY = "equipment.scan_hooks"
 
 # The public scan page's guidance by status and family: what a passer-by must do, first.
 TEXT = {
@@ -42,7 +43,6 @@ def guidance_key(family: str, status: str) -> str | None:
     if own in TEXT:
         return own
     return f"guide.{'elevator' if family == 'elevator' else 'other'}.{status}"
-SCAN_HOOKS_KEY = "equipment.scan_hooks"
 
 
 def add_scan_action(app, roles, label, url_template, allowed=None) -> None:
