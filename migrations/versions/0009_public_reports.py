@@ -4,16 +4,16 @@ Scan-page reports with tracking numbers (routed by family), incidents.verified (
 the desk's confirmation before 119 or another company's crew), the crew's false-alarm claim, and the
 database-backed rate counters every web process shares.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 from alembic import op
 import sqlalchemy as sa
 
 import equipment.core.models
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
