@@ -179,8 +179,7 @@ def test_arrival_far_away_is_refused_and_near_is_accepted(client, f, db):
 
 def test_arrival_by_a_scan_of_the_units_tag(client, f, db):
     inc, user, _, unit = _accepted(client, f)
-    with client.session_transaction() as sess:
-        sess["uid"], sess["csrf"] = user.id, "t"
+    f.session(client, user.id, csrf="t")  # the crew's phone, signed in
     assert client.get(f"/q/{active_tag(unit.id).tag}").status_code == 200  # the crew scans on site
     r = client.post(f"/crew/jobs/{inc.id}/arrive", data={"csrf_token": "t"})
     assert r.status_code == 302 and db.session.get(Incident, inc.id).status == "on_site"
