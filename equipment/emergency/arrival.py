@@ -8,28 +8,15 @@ dispatcher may still record arrival for a crew (audited, method "desk").
 from __future__ import annotations
 
 import datetime as dt
-import time
 
-from flask import current_app, has_request_context, session
+from flask import current_app, has_request_context
 
 from equipment.core.errors import Invalid
 from equipment.core.geo import haversine_m, lat_lon
-
-SESSION_KEY = "scans"
-KEEP = 20  # units remembered per session (a crew scans a handful a day)
-
-
-def note_scan(actor, unit) -> None:
-    """Registry scan hook: remember when this crew's browser opened this unit's tag page."""
-    if actor is None or actor.role != "crew":
-        return
-    scans = dict(session.get(SESSION_KEY) or {})
-    scans[str(unit.id)] = int(time.time())
-    session[SESSION_KEY] = dict(sorted(scans.items(), key=lambda kv: kv[1])[-KEEP:])
-
+from equipment.registry import pages as registry_pages
 
 def proof_from_request(equipment_id: int, *, lat=None, lon=None, accuracy_m=None) -> dict:
-    scanned = (session.get(SESSION_KEY) or {}).get(str(equipment_id)) if has_request_context() else None
+    scanned = registry_pages.scanned_at(equipment_id) if has_request_context() else None
     return {"scan_at": scanned, "lat": lat, "lon": lon, "accuracy_m": accuracy_m}
 
 

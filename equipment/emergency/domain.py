@@ -1,12 +1,11 @@
 """The emergency domain: 96333 incidents, dispatch, escalation, crews, notifications, live stream, statistics."""
 from equipment.core.domain import Domain
-from equipment.emergency import arrival, cli, demo, jobs, models, pages, public_pages, text, views
+from equipment.emergency import cli, demo, jobs, models, pages, public_pages, text, views
 from equipment.registry import pages as registry_pages
 
 
 def setup(app) -> None:
     registry_pages.add_unit_panel(app, pages.unit_panel)
-    registry_pages.add_scan_hook(app, arrival.note_scan)  # a crew's scan is its proof of presence
     app.jinja_env.globals["report_form"] = public_pages.report_form  # the scan page's family actions
     _check_policy(app)
 

@@ -1,7 +1,7 @@
 """Mobile-first pages for inspectors, crews and filling stations, starting from a tag scan."""
 from __future__ import annotations
 
-from urllib.parse import urlparse
+import time
 
 from flask import Blueprint, Response, flash, redirect, render_template, request
 from marshmallow import ValidationError
@@ -10,6 +10,8 @@ from equipment.auth.service import require_actor
 from equipment.core import files
 from equipment.core.errors import AppError, NotFound
 from equipment.core.input_guard import large_body
+from equipment.registry import pages as registry_pages
+from equipment.registry import service as registry
 from equipment.inspections import checklists, filling, maintenance, schedule, schemas, service
 from equipment.web import i18n
 
@@ -130,17 +132,24 @@ def inspect(equipment_id):
                            today=service.obligations.today_local()), status
 
 
-def _scanned_tag() -> str | None:
-    """The scan page links here; its URL (/q/<tag>) is the proof that the crew scanned the tag."""
-    path = urlparse(request.referrer or "").path
-    return path[3:] if path.startswith("/q/") else request.form.get("tag") or None
+SCAN_VALID_S = 4 * 3600  # a visit starts within a few hours of scanning the unit's tag
+
+
+def _scanned_tag(unit) -> str | None:
+    """The unit's tag when this browser session scanned it recently (the scan page notes it in the signed
+    session cookie; the Referer is not proof: in-app browsers strip it and anyone can set it)."""
+    at = registry_pages.scanned_at(unit.id)
+    if at is None or not 0 <= time.time() - at <= SCAN_VALID_S:
+        return None
+    tag = registry.active_tag(unit.id)
+    return tag.tag if tag is not None else None
 
 
 @bp.route("/maintain/<int:equipment_id>", methods=["GET", "POST"])
 def maintain(equipment_id):
     actor = require_actor("crew")
     unit = service.get_unit(actor=actor, equipment_id=equipment_id)
-    tag, error = _scanned_tag(), None
+    tag, error = _scanned_tag(unit), None
     if request.method == "POST" and tag:
         try:
             rec = maintenance.start(actor=actor, tag=tag, item_set=request.form.get("item_set", "half_monthly"),

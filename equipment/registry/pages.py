@@ -1,5 +1,7 @@
 """Registry pages: the public scan page (the unit dossier for logged-in users is in equipment/workspace)."""
-from flask import Blueprint, current_app, g, render_template
+import time
+
+from flask import Blueprint, current_app, g, render_template, session
 
 from equipment.core import ratelimit
 from equipment.core.errors import Gone, NotFound, RateLimited
@@ -12,7 +14,6 @@ bp = Blueprint("registry_pages", __name__)
 # and HTML panels on the unit page (latest state, alarms, incidents...). Kept per app, not per process.
 SCAN_ACTIONS_KEY, UNIT_PANELS_KEY = "equipment.scan_actions", "equipment.unit_panels"
 PUBLIC_FACTS_KEY = "equipment.public_facts"
-SCAN_HOOKS_KEY = "equipment.scan_hooks"
 
 # The public scan page's guidance by status and family: what a passer-by must do, first.
 TEXT = {
@@ -65,11 +66,6 @@ def public_extras(unit) -> dict:
     return {"facts": facts, "warnings": warnings}
 
 
-def add_scan_hook(app, hook) -> None:
-    """hook(actor or None, unit) on every scan page view (emergency: a crew's proof of presence for 已到场)."""
-    app.extensions.setdefault(SCAN_HOOKS_KEY, []).append(hook)
-
-
 def add_unit_panel(app, panel) -> None:
     """panel(unit) -> HTML for the unit page."""
     app.extensions.setdefault(UNIT_PANELS_KEY, []).append(panel)
@@ -110,11 +106,27 @@ def scan(tag):
         return render_template("registry/unknown.html"), 404
     view = service.public_view(unit)
     actor = g.get("actor")
-    for hook in current_app.extensions.get(SCAN_HOOKS_KEY, ()):
-        hook(actor, unit)
+    if actor is not None:
+        _note_scan(unit)
     return render_template("registry/public.html", v=view, unit_id=unit.id, actions=_actions_for(unit),
                            can_view=actor is not None and _visible(actor, unit), tag=tag,
                            extras=public_extras(unit), guidance=guidance_key(view["category"], view["status"]))
+
+
+SCANS_KEY, SCANS_KEPT = "scans", 20  # units remembered per browser session (a crew scans a handful a day)
+
+
+def _note_scan(unit) -> None:
+    """A signed-in user's browser opened this unit's tag page: kept in the signed session cookie (never taken
+    from the Referer, which in-app browsers strip), as proof of presence for maintenance and rescue arrival."""
+    scans = dict(session.get(SCANS_KEY) or {})
+    scans[str(unit.id)] = int(time.time())
+    session[SCANS_KEY] = dict(sorted(scans.items(), key=lambda kv: kv[1])[-SCANS_KEPT:])
+
+
+def scanned_at(unit_id: int) -> int | None:
+    """When this browser session last opened the unit's tag page (epoch seconds), or None."""
+    return (session.get(SCANS_KEY) or {}).get(str(unit_id))
 
 
 def unit_panels(app) -> list:

@@ -22,11 +22,13 @@ def test_crew_starts_maintenance_from_the_scan_page(client, f, db):
     unit = f.elevator(maint_org=maint)
     tag = registry.active_tag(unit.id).tag
     _login(client, crew)
-    scan = client.get(f"/q/{tag}").get_data(as_text=True)
-    assert f'/maintain/{unit.id}' in scan
     without = client.get(f"/maintain/{unit.id}").get_data(as_text=True)
     assert 'id="scan-missing"' in without
-    page = client.get(f"/maintain/{unit.id}", headers={"Referer": f"https://tags.example.test/q/{tag}"})
+    forged = client.get(f"/maintain/{unit.id}", headers={"Referer": f"https://tags.example.test/q/{tag}"})
+    assert 'id="scan-missing"' in forged.get_data(as_text=True)  # a Referer is no proof of presence
+    scan = client.get(f"/q/{tag}").get_data(as_text=True)  # the scan is noted in the signed session
+    assert f'/maintain/{unit.id}' in scan
+    page = client.get(f"/maintain/{unit.id}")
     html = page.get_data(as_text=True)
     assert 'id="maintenance-start"' in html and tag in html
     no_csrf = client.post(f"/maintain/{unit.id}", data={"tag": tag, "item_set": "half_monthly"})
