@@ -19,6 +19,9 @@ GHOST_ID = 2**31 - 7  # a valid id (INTEGER) that names no row
 GHOST_TAG = "A" * 21 + "Q"  # well-formed, unknown
 
 
+PUBLIC_REPLY_PHONE = "13800000000"  # the public report on the unit (it joins the open incident)
+
+
 @dataclass
 class Side:
     orgs: dict
@@ -82,7 +85,7 @@ def _side(f, *, lat: float, lon: float) -> tuple[Side, dict]:
         record = maintenance.start(actor=crew, tag=tag, item_set="half_monthly", lat=lat, lon=lon)
     _latest(unit.id)
     from equipment.emergency import public
-    report = public.submit(tag=tag, kind="fault", reply_phone="13800000000")
+    report = public.submit(tag=tag, kind="fault", reply_phone=PUBLIC_REPLY_PHONE)
     side = Side(report=report.id, tracking=report.tracking_no, orgs={r: o.id for r, o in orgs.items()}, unit=unit.id, tag=tag,
                 cylinder_tag=active_tag(cylinder.id).tag, device_code=unit.device_code, incident=incident.id,
                 terminal=terminal["terminal_id"], alarm=alarm.id, inspection=insp.id, record=record.id)
