@@ -77,6 +77,8 @@ def decide(incident: Incident, *, now: dt.datetime, level: int = 1) -> tuple[cho
     loc = lat_lon(unit.location)
     state = live_state(lat=loc["lat"], lon=loc["lon"], maint=unit.maintenance_org_id,
                        exclude=tried_crews(incident.id), parallel=policy.parallel, pending=_pending(incident.id))
+    if not incident.verified:  # the rule chooses among those it may tell: an able own crew is never passed over
+        state = dataclasses.replace(state, crews=tuple(c for c in state.crews if may_offer(incident, c.org_id)))
     case = choice.Case(loc["lat"], loc["lon"], unit.maintenance_org_id, waited, _local_hour(now))
     return choice.choose_crew(state, case, policy), {"policy": policy.label}
 

@@ -29,7 +29,8 @@ def recipients(maintenance_org_id: int) -> list[dict]:
     return out
 
 
-def notify_maintenance(incident: Incident, *, at: dt.datetime, actor: Actor | None = None) -> int:
+def notify_maintenance(incident: Incident, *, at: dt.datetime, actor: Actor | None = None,
+                       tracking_no: str | None = None) -> int:
     """Outbox rows for the maintenance unit, in the caller's transaction; returns how many."""
     if incident.maintenance_org_id is None:
         # Nobody to tell: the notice stays open on the dispatcher's console, which shows it as 故障.
@@ -38,7 +39,7 @@ def notify_maintenance(incident: Incident, *, at: dt.datetime, actor: Actor | No
     targets = recipients(incident.maintenance_org_id)
     for recipient in targets:
         outbox.enqueue(incident=incident, kind="fault_notice", recipient=recipient,
-                       extra={"fault_code": incident.fault_code})
+                       extra={"fault_code": incident.fault_code, "tracking_no": tracking_no})
     timeline.record(incident.id, "fault_notice", actor=actor, at=at, org_id=incident.maintenance_org_id,
                     recipients=len(targets))
     return len(targets)

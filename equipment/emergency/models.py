@@ -140,7 +140,7 @@ class Notification(Base):
 
 REPORT_KINDS = ("trapped", "fault", "problem")
 PROBLEMS = ("leak", "damage", "overdue", "other")
-REPORT_STATUSES = ("received", "rescue")
+REPORT_STATUSES = ("received", "rescue", "fault")  # fault: a 故障 notice went to the maintenance unit
 
 
 class PublicReport(Base):

@@ -7,6 +7,7 @@ from equipment.core.geo import lat_lon
 from equipment.core.models import utcnow
 from equipment.emergency.models import Incident, Notification
 from equipment.extensions import db
+from equipment.web import i18n
 
 KINDS = ("crew_dispatch", "fire_brigade", "arrival_overdue", "fault_notice")
 
@@ -41,9 +42,11 @@ def message_text(kind: str, brief: dict) -> str:
     where = f"{brief['address']} ({loc.get('lat', '?')},{loc.get('lon', '?')})"
     head = {"crew_dispatch": "【96333 困人救援派单】", "fire_brigade": "【96333 请求119消防救援】",
             "arrival_overdue": "【96333 超时未到场】", "fault_notice": "【96333 电梯故障通知】"}.get(kind, "【96333】")
-    what = (f"故障 {brief.get('fault_code') or ''} {brief.get('reason') or ''}".strip()
+    reason = i18n.tr_lead("reason", brief.get("reason"), zh=True)  # an SMS is Chinese, not a code
+    what = (f"故障 {brief.get('fault_code') or ''} {reason}".strip()
             if kind == "fault_notice" else f"第{brief['level']}级")
-    parts = [head, f"事件#{brief['incident_id']} {what}", where,
+    parts = [head, f"事件#{brief['incident_id']} {what}",
+             f"扫码报告编号 {brief['tracking_no']}" if brief.get("tracking_no") else "", where,
              f"救援码 {brief.get('rescue_code') or '-'}", f"设备代码 {brief.get('device_code') or '-'}"]
     if brief.get("caller_phone"):
         parts.append(f"报警人 {brief['caller_phone']}")

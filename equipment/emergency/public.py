@@ -104,7 +104,17 @@ def _route(report: PublicReport, unit, now: dt.datetime) -> None:
         report.incident_id, report.status = incident.id, "rescue"
         timeline.record(incident.id, "public_report", actor=PUBLIC, at=now, tracking_no=report.tracking_no,
                         report_kind=report.kind, over_limit=report.over_limit or None)
-    if report.kind in ("fault", "problem") and report.route_org_id and not report.over_limit:
+        return
+    if report.over_limit or not report.route_org_id:
+        return  # listed for the desk (and the district) only
+    if report.kind == "fault":  # the same 故障 notice a critical fault code raises: one path to the maintenance unit
+        incident, _ = service.report_fault(equipment_id=unit.id, source="public", reason=_reason(report),
+                                           caller_phone=report.reply_phone, at=now, actor=PUBLIC,
+                                           tracking_no=report.tracking_no)
+        report.incident_id, report.status = incident.id, "fault"
+        timeline.record(incident.id, "public_report", actor=PUBLIC, at=now, tracking_no=report.tracking_no,
+                        report_kind=report.kind)
+    else:
         _notify_org(report, unit)
 
 
@@ -113,16 +123,17 @@ def _reason(report: PublicReport) -> str:
     return (text + (f" {report.description}" if report.description else ""))[:200]
 
 
-HEADS = {"fault": "【扫码故障报告】请维保单位处理", "problem": "【扫码问题报告】请使用单位处理"}
+HEAD = "【扫码问题报告】请使用单位处理"
 PROBLEM_ZH = {"leak": "泄漏", "damage": "损坏", "overdue": "超期未检", "other": "其他"}
 
 
 def _notify_org(report: PublicReport, unit) -> Notification:
-    """A notice through the outbox (no incident: nothing escalates); the regulator lists it by district."""
+    """A cylinder's or vessel's problem: a notice to the user unit through the outbox (no incident, nothing
+    escalates); the regulator lists it by district."""
     org = registry.get_organization(report.route_org_id)
-    what = PROBLEM_ZH.get(report.problem or "", "故障")
+    what = PROBLEM_ZH.get(report.problem or "", "其他")
     code = unit.rescue_code or unit.device_code or unit.registration_code or unit.cylinder_code or "-"
-    text = " ".join(p for p in (HEADS[report.kind], f"编号 {report.tracking_no}", unit.address, f"设备 {code}",
+    text = " ".join(p for p in (HEAD, f"编号 {report.tracking_no}", unit.address, f"设备 {code}",
                                 what, report.description or "",
                                 f"报告人回电 {report.reply_phone}" if report.reply_phone else "") if p)
     note = Notification(incident_id=None, kind=f"{report.kind}_report", status="pending", attempts=0,

@@ -65,6 +65,7 @@ TEXT = {  # merged into the domain's strings (emergency/domain.py)
     "pr.state": ("处理状态", "State"),
     "pr.status.received": ("已受理", "Received"),
     "pr.status.rescue": ("已转入救援", "Passed to rescue"),
+    "pr.status.fault": ("已通知维保单位", "Maintenance unit notified"),
     "pr.verified": ("已核实", "Confirmed"),
     "pr.unverified": ("待核实", "Awaiting confirmation"),
     "pr.busy": ("访问过于频繁，请稍后再查看设备信息。紧急求助请直接拨打：", "Too many requests: try again later. In an "

@@ -110,16 +110,17 @@ def _intake(equipment_id: int, source: str, at: dt.datetime | None):
 @atomic
 def report_fault(*, equipment_id: int, source: str, code: str | None = None, reason: str | None = None,
                  caller_phone: str | None = None, at: dt.datetime | None = None,
-                 actor: Actor | None = None) -> tuple[Incident, bool]:
+                 actor: Actor | None = None, tracking_no: str | None = None) -> tuple[Incident, bool]:
     """A fault notice (故障): the unit's maintenance unit is notified at once through the outbox; no rescue
-    ladder, no 119, no timers. A signal while one is open attaches to it. Returns (incident, created)."""
+    ladder, no 119, no timers. A signal while one is open attaches to it. Returns (incident, created).
+    `tracking_no`: the scan-page report's number, quoted in the notice so the unit can answer the citizen."""
     from equipment.emergency import faults
     unit, at = _intake(equipment_id, source, at)
     signal = {"source": source, "reason": reason, "caller_phone": caller_phone, "at": at, "actor": actor}
     incident, created = _open_or_attach(unit, "fault", signal, fault_code=code)
     if not created:
         return incident, False
-    faults.notify_maintenance(incident, at=at, actor=actor)
+    faults.notify_maintenance(incident, at=at, actor=actor, tracking_no=tracking_no)
     faults.open_hazard_hook(incident)
     return incident, True
 

@@ -76,6 +76,25 @@ def tr(prefix: str, value) -> str:
     return t(key) if key in TEXT else str(value)
 
 
+def tr_lead(prefix: str, value, *, zh: bool = False) -> str:
+    """A code followed by free words, the code in words: ('reason', 'public: fault 按钮失灵') -> 故障 按钮失灵.
+    The longest code that starts the text wins; text that starts with no code is shown as is. `zh` for text
+    that leaves the page (an SMS), which is Chinese whoever triggered it."""
+    text = "" if value is None else str(value)
+    head = prefix + "."
+    best = max((k for k in TEXT if k.startswith(head) and len(k) > len(head) and text.startswith(k[len(head):])),
+               key=len, default=None)
+    if best is None:
+        return text
+    return (TEXT[best][0] if zh else t(best)) + text[len(best) - len(head):]
+
+
+def group(prefix: str) -> dict:
+    """Every string under `prefix.` as {rest: text}, for a page script that labels codes it receives live."""
+    head = prefix + "."
+    return {key[len(head):]: t(key) for key in TEXT if key.startswith(head)}
+
+
 def local_date(value) -> str:
     if value is None:
         return ""
@@ -102,7 +121,7 @@ def local_time(value) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(t=t, tr=tr, lang=lang)
+    app.jinja_env.globals.update(t=t, tr=tr, tr_lead=tr_lead, lang=lang, text_group=group)
     app.jinja_env.filters.update(local_time=local_time, local_date=local_date, district=region_label)
 
     @app.after_request

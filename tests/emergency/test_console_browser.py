@@ -1,5 +1,6 @@
 """Headless Chromium: a new incident appears on an open console within 2 s, without reload; a dispatch
-click offers it to another crew, whose crew page then shows the job; the crew's accept reaches the console."""
+click offers it to another crew, whose crew page then shows the job; the crew's accept reaches the console;
+an unverified scan-page report carries 未核实 and a 核实 button whose confirmation lifts the gate."""
 from __future__ import annotations
 
 import os
@@ -42,9 +43,10 @@ def _seed(application):
         _, first = crew(f, maint, lat=26.081, lon=119.30)
         second_user, second = crew(f, maint, lat=26.09, lon=119.30)
         unit = f.elevator(maint_org=maint, lat=26.08, lon=119.30)
+        other = f.elevator(maint_org=maint, lat=26.082, lon=119.301)
         desk = dispatcher(f)
         db.session.commit()
-        out = {"unit": unit.id, "desk": desk.username, "first": first.id, "second": second.id,
+        out = {"unit": unit.id, "other": other.id, "desk": desk.username, "first": first.id, "second": second.id,
                "second_user": second_user.username, "first_name": first.name, "second_name": second.name}
         db.session.remove()
         return out
@@ -58,11 +60,12 @@ def _login(page, base, username):
     page.wait_for_load_state()
 
 
-def _open_incident(application, unit_id):
+def _open_incident(application, unit_id, **kw):
     from equipment.emergency import service
     from equipment.extensions import db
+    kw = {"source": "sensor", "reason": "event_11", **kw}
     with application.app_context():
-        inc, _ = service.open_incident(equipment_id=unit_id, source="sensor", reason="trapped")
+        inc, _ = service.open_incident(equipment_id=unit_id, **kw)
         out = inc.id, inc.crew_id
         db.session.remove()
         return out
@@ -87,6 +90,7 @@ def test_console_live_dispatch_and_crew_page(live_app):
         expect(row).to_have_attribute("data-status", "dispatched")
         expect(row.locator(".timer")).to_have_count(2)
         expect(row).to_contain_text(s["first_name"])
+        expect(row).to_contain_text("终端报困人")  # the sensor's reason code in words, never "event_11"
 
         # 改派: withdrawing the first crew's offer asks first (no silent reassignment), then offers the next
         row.locator("button[data-action=dispatch]").click()
@@ -104,4 +108,21 @@ def test_console_live_dispatch_and_crew_page(live_app):
         job.locator("button[data-action=accept]").click()
         expect(crew_page.locator(f"#job-{incident_id}")).to_have_attribute("data-status", "accepted")
         expect(row).to_have_attribute("data-status", "accepted", timeout=3000)  # live on the console
+
+        # 核实: a scan-page 困人 waits for the desk's call-back; confirming it is one click and a method
+        public_id, _ = _open_incident(live_app, s["other"], source="public", reason="public: trapped",
+                                      verified=False)
+        report = console.locator(f"#inc-{public_id}")
+        expect(report.locator(".unverified")).to_have_text("未核实")
+        expect(report).to_contain_text("扫码求助 · 被困")
+        expect(report.locator("button").first).to_have_attribute("data-action", "verify")  # the main action first
+        report.locator("button[data-action=verify]").click()
+        expect(console.locator("#confirm-method-label")).to_be_visible()
+        console.select_option("#confirm-method", "intercom")
+        console.click("#confirm-ok")
+        expect(report.locator(".unverified")).to_have_count(0, timeout=3000)
+        report.locator("td").first.click()
+        expect(console.locator("#history")).to_contain_text("已核实 · ", timeout=3000)
+        expect(console.locator("#history")).to_contain_text("对讲确认")
+        assert "awaiting_verification" not in console.locator("#history").inner_text()
         browser.close()

@@ -116,24 +116,37 @@ def test_unverified_reaches_nobody_else_until_confirmed(db, f, app, monkeypatch)
 
 
 def test_lift_fault_goes_to_the_maintenance_unit_without_a_rescue(db, f):
-    maint, _, lift = world(f)
+    """The scan page's 故障 takes the path a critical fault code takes (service.report_fault): one 故障
+    notice to the maintenance unit and its on-duty crews, quoting the tracking number; no ladder, no 119."""
+    maint, [(_, own)], lift = world(f)
     report = public.submit(tag=tag_of(lift), kind="fault", description="按钮失灵", reply_phone="13900002222")
-    assert report.incident_id is None and report.route_org_id == maint.id and report.status == "received"
-    assert db.session.scalar(select(func.count()).select_from(Incident)) == 0
-    note = db.session.scalar(select(Notification).where(Notification.kind == "fault_report"))
-    assert note.recipient["org_id"] == maint.id and note.incident_id is None
-    assert report.tracking_no in note.payload["text"] and "按钮失灵" in note.payload["text"]
+    inc = db.session.get(Incident, report.incident_id)
+    assert inc.kind == "fault" and inc.source == "public" and report.status == "fault"
+    assert report.route_org_id == maint.id and inc.maintenance_org_id == maint.id
+    assert db.session.scalar(select(func.count()).select_from(Incident).where(Incident.kind == "rescue")) == 0
+    notes = db.session.scalars(select(Notification).where(Notification.incident_id == inc.id)).all()
+    assert {n.kind for n in notes} == {"fault_notice"}
+    assert {n.recipient.get("org_id") for n in notes} >= {maint.id}
+    assert own.id in {n.recipient.get("crew_id") for n in notes}
+    text = notes[0].payload["text"]
+    assert report.tracking_no in text and "故障 按钮失灵" in text and "public" not in text
     assert db.session.scalar(select(func.count()).select_from(Notification)
                              .where(Notification.kind.in_(("fire_brigade", "crew_dispatch")))) == 0
+    again = public.submit(tag=tag_of(lift), kind="fault")  # a second report joins the open notice
+    assert again.incident_id == inc.id and inc.signals == 2
+    assert db.session.scalar(select(func.count()).select_from(Notification)
+                             .where(Notification.incident_id == inc.id)) == len(notes)
 
 
 def test_escalator_trapped_is_a_rescue_and_its_fault_is_not(db, f):
     maint, [(_, own)], _ = world(f)
     esc = escalator(f, maint)
     fault = public.submit(tag=tag_of(esc), kind="fault")
-    assert fault.family == "escalator" and fault.incident_id is None and fault.route_org_id == maint.id
+    assert fault.family == "escalator" and fault.route_org_id == maint.id
+    assert db.session.get(Incident, fault.incident_id).kind == "fault"
     trapped = public.submit(tag=tag_of(esc), kind="trapped")
-    assert trapped.incident_id is not None and trapped.family == "escalator"
+    assert trapped.incident_id not in (None, fault.incident_id) and trapped.family == "escalator"
+    assert db.session.get(Incident, trapped.incident_id).kind == "rescue"
 
 
 def test_cylinder_and_vessel_problems_go_to_user_unit_and_district(db, f):
@@ -166,3 +179,15 @@ def test_desk_turns_a_cylinder_report_into_a_rescue(db, f):
         public.report_to_rescue(actor=f.actor(f.user("owner", f.org("user_unit"))), report_id=report.id)
     _, inc = public.report_to_rescue(actor=desk, report_id=report.id)
     assert inc.verified and report.status == "rescue" and report.incident_id == inc.id
+
+
+@pytest.mark.parametrize("policy", ["pool", "eta"])
+def test_unverified_goes_to_the_own_crew_even_when_a_stranger_is_nearer(db, f, app, monkeypatch, policy):
+    """The rule chooses among the crews it may tell: under a nearest-first policy a nearer crew of another
+    company must not swallow the offer of an unverified report (leaving nobody told)."""
+    monkeypatch.setitem(app.config, "DISPATCH_POLICY", policy)
+    maint, [(_, own)], lift = world(f)  # own crew about 1 km away
+    _, stranger = crew(f, f.org("maintenance_unit"), lat=26.0805, lon=119.30)  # about 50 m away
+    inc = db.session.get(Incident, public.submit(tag=tag_of(lift), kind="trapped").incident_id)
+    assert [(o.crew_id, o.level) for o in _offers(db, inc.id)] == [(own.id, 1)]
+    assert stranger.id not in {o.crew_id for o in _offers(db, inc.id)}

@@ -63,7 +63,7 @@ def _report(application, tracking: str):
         report = db.session.scalar(select(PublicReport).where(PublicReport.tracking_no == tracking))
         incident = db.session.get(Incident, report.incident_id) if report.incident_id else None
         return ({"kind": report.kind, "route_org_id": report.route_org_id, "problem": report.problem},
-                incident and {"verified": incident.verified, "source": incident.source})
+                incident and {"verified": incident.verified, "source": incident.source, "kind": incident.kind})
 
 
 def test_scan_page_per_family(live_app, backend):
@@ -93,10 +93,11 @@ def test_scan_page_per_family(live_app, backend):
                     page.screenshot(path=os.path.join(SHOTS, f"reported-{family}-{backend}.png"), full_page=True)
                     report, incident = _report(live_app, tracking)
                     if family == "lift":  # 困人: an unverified rescue
-                        assert report["kind"] == "trapped" and incident == {"verified": False, "source": "public"}
-                    elif family == "escalator":  # 故障: to the maintenance unit, no rescue
+                        assert report["kind"] == "trapped"
+                        assert incident == {"verified": False, "source": "public", "kind": "rescue"}
+                    elif family == "escalator":  # 故障: a notice to the maintenance unit, no rescue
                         assert report == {"kind": "fault", "route_org_id": seeded["maint"], "problem": None}
-                        assert incident is None
+                        assert incident == {"verified": True, "source": "public", "kind": "fault"}
                     else:  # a problem: to the user unit, never a rescue
                         assert report == {"kind": "problem", "route_org_id": seeded["owner"], "problem": how}
                         assert incident is None

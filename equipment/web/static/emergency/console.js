@@ -92,6 +92,8 @@
   function actions(inc) {
     var td = el("td", { "class": "actions" }), id = inc.id;
     var rescue = inc.kind !== "fault";  // a fault notice (故障) went to the maintenance unit: no dispatch, no ladder
+    if (inc.verified === false && isOpen(inc))  /* the first thing to do with a scan-page report: call back, confirm */
+      td.appendChild(button(T.action.verify, "verify", id, "", function () { verify(inc); }));
     if (rescue && (inc.status === "reported" || inc.status === "dispatched")) {
       if (inc.offer_status === "offered")
         td.appendChild(button(T.action.reassign, "dispatch", id, "", function () { reassign(inc, null); }));
@@ -131,7 +133,7 @@
     head.appendChild(document.createTextNode(" " + (inc.address || "")));
     unit.appendChild(head);
     unit.appendChild(el("small", { "class": "muted" }, [inc.rescue_code ? "96333 " + inc.rescue_code : "", T.source[inc.source] || inc.source,
-      inc.caller_phone ? T.caller + " " + inc.caller_phone : "", inc.signals > 1 ? "×" + inc.signals : ""].filter(Boolean).join(" · ")));
+      said(inc.reason), inc.caller_phone ? T.caller + " " + inc.caller_phone : "", inc.signals > 1 ? "×" + inc.signals : ""].filter(Boolean).join(" · ")));
     tr.appendChild(unit);
     var holds = offerActive(inc) || ["accepted", "on_site", "released"].indexOf(inc.status) >= 0;
     tr.appendChild(el("td", {}, "L" + inc.level + (inc.crew && holds ? " · " + inc.crew.name : "")));
@@ -172,11 +174,20 @@
       (inc.events || []).forEach(function (e) {
         var d = new Date(e.at), x = e.data || {};
         var extra = x.crew_name || (x.cause && T.cause[x.cause]) || (x.source && T.source[x.source]) ||
-          x.reason || x.notes || x.to || "";
+          (x.method && T.verify[x.method]) || said(x.reason) || x.notes || x.to || "";
         ol.appendChild(el("li", {}, clock(d) + " " + (T.ev[e.kind] || T.status[e.kind] || e.kind) +
           " · " + e.actor_name + (extra ? " · " + extra : "")));
       });
     });
+  }
+
+  /* A reason is a code from the sensors (event_11, levelled_doors_open) or words a person typed. */
+  function said(reason) {
+    if (!reason) return "";
+    if (T.release[reason]) return T.release[reason];
+    var best = "";  /* the longest code that starts it: "public: fault 按钮失灵" -> 故障 按钮失灵 */
+    Object.keys(T.reason).forEach(function (k) { if (reason.indexOf(k) === 0 && k.length > best.length) best = k; });
+    return best ? T.reason[best] + reason.slice(best.length) : reason;
   }
 
   function choices(id) {
@@ -203,13 +214,14 @@
   }
 
   /* The one confirmation dialog: a question, and a reason when one is required. */
-  function confirmWith(text, needReason, then) {
-    var input = document.getElementById("confirm-reason");
+  function confirmWith(text, needReason, then, needMethod) {
+    var input = document.getElementById("confirm-reason"), method = document.getElementById("confirm-method");
     document.getElementById("confirm-text").textContent = text;
     document.getElementById("confirm-reason-label").hidden = !needReason;
+    document.getElementById("confirm-method-label").hidden = !needMethod;
     input.value = ""; input.required = needReason;
     dialog.returnValue = "";
-    dialog.onclose = function () { if (dialog.returnValue === "ok") then(input.value.trim()); };
+    dialog.onclose = function () { if (dialog.returnValue === "ok") then(input.value.trim(), method.value); };
     dialog.showModal();
     if (needReason) input.focus();
   }
@@ -217,6 +229,12 @@
 
   function withReason(inc, action) {
     confirmWith(fill(T.confirm[action], { id: inc.id }), true, function (reason) { act(inc.id, action, { reason: reason }); });
+  }
+
+  function verify(inc) {
+    confirmWith(fill(T.confirm.verify, { id: inc.id }), false, function (notes, method) {
+      act(inc.id, "verify", notes ? { method: method, notes: notes } : { method: method });
+    }, true);
   }
 
   function currentCrew(inc) { return (inc.crew && inc.crew.name) || ""; }
