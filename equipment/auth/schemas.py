@@ -2,7 +2,8 @@ from marshmallow import Schema, fields, validate
 
 from equipment.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from equipment.core.actor import ROLES
-from equipment.core.fields import Id, PageNumber, PerPage
+from equipment.core.fields import Id
+from equipment.core.schemas import PageArgs, page_of
 
 PASSWORD = validate.Length(min=1, max=MAX_LENGTH)
 NEW_PASSWORD = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH)
@@ -37,10 +38,8 @@ class PasswordSet(Schema):
     password = fields.String(required=True, load_only=True, validate=NEW_PASSWORD)
 
 
-class UserQuery(Schema):
+class UserQuery(PageArgs):
     q = fields.String(validate=validate.Length(min=1, max=80))
-    page = PageNumber()
-    per_page = PerPage()
 
 
 class UserOut(Schema):
@@ -53,12 +52,7 @@ class UserOut(Schema):
     created_at = fields.DateTime()
 
 
-class UserPage(Schema):
-    items = fields.List(fields.Nested(UserOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
+UserPage = page_of(UserOut, "UserPage")
 
 
 class UnlockOut(Schema):

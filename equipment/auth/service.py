@@ -16,7 +16,7 @@ from sqlalchemy import select
 from equipment.auth import passwords, throttle
 from equipment.auth.models import ApiToken, User
 from equipment.core.actor import ROLES, Actor, acting_as, set_actor
-from equipment.core.db import atomic
+from equipment.core.db import atomic, get_or_404
 from equipment.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from equipment.core.models import utcnow
 from equipment.extensions import db
@@ -171,10 +171,7 @@ def require_actor(*roles: str) -> Actor:
 # --- account management --------------------------------------------------------------------------
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user")
-    return user
+    return get_or_404(User, user_id, "No such user")
 
 
 def user_by_name(username: str) -> User:

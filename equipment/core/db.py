@@ -10,7 +10,7 @@ from flask import current_app
 from psycopg.rows import namedtuple_row
 from sqlalchemy import create_engine, event, func, select
 
-from equipment.core.errors import Invalid
+from equipment.core.errors import Invalid, NotFound
 from equipment.core.fields import MAX_PAGE, MAX_PER_PAGE
 
 SPATIALITE = "mod_spatialite"
@@ -163,6 +163,14 @@ def paginate(stmt, *, page: int = 1, per_page: int = 50, max_per_page: int = MAX
     items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return {"items": items, "total": total, "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(total / per_page))}
+
+
+def get_or_404(model, ident, message: str):
+    """The row of `model` with primary key `ident`, or the one 404 envelope with the caller's message."""
+    row = flask_db().session.get(model, ident)
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def setting(name: str):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, text
 
 from equipment.core.actor import Actor
-from equipment.core.db import atomic, is_sqlite
-from equipment.core.errors import Forbidden, Invalid, NotFound
+from equipment.core.db import atomic, get_or_404, is_sqlite
+from equipment.core.errors import Forbidden, Invalid
 from equipment.core.geo import degree_box, lat_lon, point
 from equipment.core.models import utcnow
 from equipment.emergency.models import ACTIVE_DISPATCH, OPEN_STATUSES, CrewMember
@@ -92,10 +92,7 @@ def report_position(*, actor: Actor, lat: float, lon: float, on_duty: bool | Non
 
 
 def get_crew(crew_id: int) -> CrewMember:
-    crew = db.session.get(CrewMember, crew_id)
-    if crew is None:
-        raise NotFound("No such crew member")
-    return crew
+    return get_or_404(CrewMember, crew_id, "No such crew member")
 
 
 def positions(crew_ids) -> dict[int, tuple[float, float]]:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from equipment.core import shared_limit
 from equipment.core.actor import PUBLIC, Actor, acting_as
-from equipment.core.db import atomic
+from equipment.core.db import atomic, get_or_404
 from equipment.core.errors import Forbidden, Invalid, NotFound
 from equipment.core.models import utcnow
 from equipment.core.ratelimit import parse_rate
@@ -190,9 +190,7 @@ def _resume(incident: Incident, *, now: dt.datetime, actor: Actor) -> None:
 def report_to_rescue(*, actor: Actor, report_id: int) -> tuple[PublicReport, Incident]:
     """The call-taker turns any report (a fault, a cylinder leak) into a rescue, confirmed by the desk."""
     _desk(actor)
-    report = db.session.get(PublicReport, report_id)
-    if report is None:
-        raise NotFound("No such report")
+    report = get_or_404(PublicReport, report_id, "No such report")
     incident, _ = service.open_incident(equipment_id=report.equipment_id, source="public",
                                         reason=_reason(report), caller_phone=report.reply_phone, actor=actor)
     with acting_as(actor):
@@ -245,13 +243,6 @@ def report_view(report: PublicReport, *, actor: Actor) -> dict:
     unit = registry.load_equipment(report.equipment_id)
     out["address"] = unit.address if unit else None
     return out
-
-
-def reports_of_incident(incident_id: int) -> list[dict]:
-    """What the console shows beside an incident: the public reports that opened or joined it."""
-    stmt = select(PublicReport).where(PublicReport.incident_id == incident_id).order_by(PublicReport.id)
-    return [{"tracking_no": r.tracking_no, "kind": r.kind, "problem": r.problem, "over_limit": r.over_limit,
-             "created_at": r.created_at.isoformat()} for r in db.session.scalars(stmt)]
 
 
 def tracking_status(tracking_no: str) -> dict:

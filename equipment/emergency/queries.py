@@ -9,7 +9,7 @@ from equipment.core.errors import Forbidden, NotFound
 from equipment.core.geo import lat_lon
 from equipment.emergency import crews
 from equipment.emergency.models import (ACTIVE_DISPATCH, OPEN_STATUSES, CrewMember, Dispatch, Incident,
-                                        IncidentEvent)
+                                        IncidentEvent, PublicReport)
 from equipment.extensions import db
 
 DESK = ("admin", "regulator", "dispatcher")
@@ -110,7 +110,6 @@ def view(incident: Incident, *, with_events: bool = False, actor: Actor | None =
     caller = sees_caller(actor, incident, offer)
     if not caller:
         out["caller_phone"] = None
-    from equipment.emergency.public import reports_of_incident
     out["reports"] = reports_of_incident(incident.id)
     if with_events:
         events = events_of(incident.id)
@@ -175,3 +174,10 @@ def changes_since(cursor: int, *, lookback: int = 0, limit: int = 200) -> list[t
     stmt = (select(IncidentEvent.id, IncidentEvent.incident_id, IncidentEvent.kind)
             .where(IncidentEvent.id > cursor - lookback).order_by(IncidentEvent.id).limit(limit))
     return [tuple(r) for r in db.session.execute(stmt)]
+
+
+def reports_of_incident(incident_id: int) -> list[dict]:
+    """What the console shows beside an incident: the public reports that opened or joined it."""
+    stmt = select(PublicReport).where(PublicReport.incident_id == incident_id).order_by(PublicReport.id)
+    return [{"tracking_no": r.tracking_no, "kind": r.kind, "problem": r.problem, "over_limit": r.over_limit,
+             "created_at": r.created_at.isoformat()} for r in db.session.scalars(stmt)]

@@ -1,19 +1,14 @@
 """Boundary schemas of the emergency API."""
 import datetime as dt
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from equipment.core.fields import Id, PageNumber, PerPage
-from equipment.core.input_guard import GuardedSchema
+from equipment.core.fields import Id
+from equipment.core.schemas import PageArgs, Strict, page_of
 
 from equipment.emergency.models import CAUSES, KINDS, PROBLEMS, REPORT_KINDS, REPORT_STATUSES, STATUSES
 
 PHONE = validate.Regexp(r"^\+?[0-9][0-9 \-]{3,19}$", error="digits, 4 to 20 / 电话号码格式不正确")
-
-
-class Strict(GuardedSchema):
-    class Meta:
-        unknown = RAISE
 
 
 class IncidentIn(Strict):
@@ -32,12 +27,10 @@ class IncidentIn(Strict):
             raise ValidationError("give exactly one of rescue_code or equipment_id", "rescue_code")
 
 
-class IncidentQuery(Schema):
+class IncidentQuery(PageArgs):
     equipment_id = Id(strict=False, load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(("open", "all", *STATUSES)))
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
-    page = PageNumber()
-    per_page = PerPage()
 
 
 class TransitionIn(Strict):
@@ -82,21 +75,14 @@ class PublicReportOut(Schema):
     created_at = fields.DateTime()
 
 
-class PublicReportPage(Schema):
-    items = fields.List(fields.Nested(PublicReportOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
+PublicReportPage = page_of(PublicReportOut, "PublicReportPage")
 
 
-class PublicReportQuery(Schema):
+class PublicReportQuery(PageArgs):
     kind = fields.String(load_default=None, validate=validate.OneOf(REPORT_KINDS))
     status = fields.String(load_default=None, validate=validate.OneOf(REPORT_STATUSES))
     district = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,6}$", error="2-6 digits"))
     equipment_id = Id(strict=False, load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
 class DispatchIn(Strict):
@@ -192,12 +178,7 @@ class IncidentOut(Schema):
     events = fields.List(fields.Nested(EventOut))
 
 
-class IncidentPage(Schema):
-    items = fields.List(fields.Nested(IncidentOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
+IncidentPage = page_of(IncidentOut, "IncidentPage")
 
 
 class DutyIn(Strict):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from equipment.core.actor import Actor
-from equipment.core.db import atomic, setting
+from equipment.core.db import atomic, get_or_404, setting
 from equipment.core.errors import Invalid, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.emergency import timeline
@@ -145,10 +145,7 @@ def deliver_soon(app) -> None:
 
 
 def get_incident(incident_id: int) -> Incident:
-    incident = db.session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound("No such incident")
-    return incident
+    return get_or_404(Incident, incident_id, "No such incident")
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -294,7 +291,7 @@ def report(*, actor: Actor, source: str = "phone", equipment_id: int | None = No
 
 def report_public(*, tag: str, kind: str, caller_phone: str | None = None, **more):
     """The public scan page's report (no login): see emergency/public.py for routing by family."""
-    from equipment.emergency import public
+    from equipment.emergency import public  # late: public.py opens incidents through this module (cycle)
     return public.submit(tag=tag, kind=kind, reply_phone=caller_phone, **more)
 
 

@@ -8,8 +8,8 @@ import secrets
 from sqlalchemy import or_, select
 
 from equipment.core.actor import Actor
-from equipment.core.db import atomic
-from equipment.core.errors import Forbidden, Invalid, NotFound
+from equipment.core.db import atomic, get_or_404
+from equipment.core.errors import Forbidden, Invalid
 from equipment.extensions import db
 from equipment.inspections.models import SpotCheckAssignment, SpotCheckDraw
 from equipment.auth import service as auth
@@ -89,10 +89,7 @@ def create_draw(*, actor: Actor, filters: dict, sample_size: int, seed: int | No
 def get_draw(*, actor: Actor, draw_id: int) -> SpotCheckDraw:
     if not actor.is_global:
         raise Forbidden("Only regulators see draws")
-    draw = db.session.get(SpotCheckDraw, draw_id)
-    if draw is None:
-        raise NotFound("No such draw")
-    return draw
+    return get_or_404(SpotCheckDraw, draw_id, "No such draw")
 
 
 def rerun(*, draw: SpotCheckDraw) -> dict:

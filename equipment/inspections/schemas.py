@@ -1,26 +1,14 @@
 """Boundary schemas of the inspections domain (marshmallow)."""
 import datetime as dt
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from equipment.core.fields import Id
-from equipment.core.input_guard import GuardedSchema
+from equipment.core.schemas import Strict, page_of
 
 from equipment.inspections.schedule import CONCLUSIONS
 
 UTC = dt.timezone.utc
-
-
-class Strict(GuardedSchema):
-    class Meta:
-        unknown = RAISE
-
-
-class Page(Schema):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
 
 
 class ChecklistItem(Strict):
@@ -87,8 +75,7 @@ class InspectionOut(Schema):
     created_at = fields.DateTime()
 
 
-class InspectionPage(Page):
-    items = fields.List(fields.Nested(InspectionOut))
+InspectionPage = page_of(InspectionOut, "InspectionPage")
 
 
 class RuleEditIn(Strict):
@@ -118,8 +105,7 @@ class ObligationOut(Schema):
     responsible_org_id = fields.Integer()
 
 
-class ObligationPage(Page):
-    items = fields.List(fields.Nested(ObligationOut))
+ObligationPage = page_of(ObligationOut, "ObligationPage")
 
 
 class AgencyIn(Strict):
@@ -152,8 +138,7 @@ class ReminderOut(Schema):
     error = fields.String()
 
 
-class ReminderPage(Page):
-    items = fields.List(fields.Nested(ReminderOut))
+ReminderPage = page_of(ReminderOut, "ReminderPage")
 
 
 class DrawFilters(Strict):
@@ -241,8 +226,7 @@ class MaintenanceOut(Schema):
     flagged = fields.Boolean()
 
 
-class MaintenancePage(Page):
-    items = fields.List(fields.Nested(MaintenanceOut))
+MaintenancePage = page_of(MaintenanceOut, "MaintenancePage")
 
 
 class FillCheckIn(Strict):

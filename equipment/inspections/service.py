@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from equipment.core.actor import Actor
-from equipment.core.db import atomic, paginate
+from equipment.core.db import atomic, get_or_404, paginate
 from equipment.core.errors import Conflict, Forbidden, Invalid, NotFound
 from equipment.extensions import db
 from equipment.inspections import obligations, schedule
@@ -182,9 +182,7 @@ def _close_assignment(equipment_id: int, actor: Actor, assignment_id: int | None
 
 
 def get_inspection(*, actor: Actor, inspection_id: int) -> Inspection:
-    insp = db.session.get(Inspection, inspection_id)
-    if insp is None:
-        raise NotFound("No such inspection")
+    insp = get_or_404(Inspection, inspection_id, "No such inspection")
     try:
         get_unit(actor=actor, equipment_id=insp.equipment_id)
     except NotFound:

@@ -17,10 +17,12 @@ from equipment.core.db import atomic
 from equipment.core.errors import AppError
 from equipment.core.geo import lat_lon
 from equipment.extensions import db
-from equipment.registry import history, service
+from equipment.registry import history
 from equipment.registry.models import Equipment, Organization
 from equipment.registry.schemas import EquipmentIn
+from equipment.registry.published import visible_clause
 from equipment.registry.tags import issue_tag
+from equipment.registry.units import build_equipment, ids_of
 
 BASE_COLUMNS = ["category", "device_code", "registration_code", "use_certificate_no", "rescue_code",
                 "cylinder_code", "address", "district_code", "lat", "lon", "user_org_code",
@@ -156,7 +158,7 @@ def _validate_row(row: dict, orgs: dict) -> tuple[Equipment | None, dict]:
     if errors:
         return None, errors
     try:
-        return service.build_equipment(data), {}
+        return build_equipment(data), {}
     except AppError as err:
         return None, err.details or {"_row": [err.message]}
 
@@ -183,7 +185,7 @@ def import_rows(*, rows: list[dict], progress=None) -> Report:
     for unit in units:
         history.append(equipment_id=unit.id, kind="registered",
                        data={"category": unit.category_code, "address": unit.address, "status": unit.status,
-                             "source": "import", **service.ids_of(unit)})
+                             "source": "import", **ids_of(unit)})
         issue_tag(equipment_id=unit.id)
     report.imported = len(units)
     return report
@@ -216,7 +218,7 @@ def _unescape(text: str) -> str:
 def export_csv(stream, *, actor, progress=None) -> int:
     """Stream every visible unit as CSV in the import format (so an export re-imports)."""
     orgs = dict(db.session.execute(select(Organization.id, Organization.code)).all())
-    visible = service.visible_clause(actor)
+    visible = visible_clause(actor)
     # Only the attribute names of units this caller may see: another organisation's keys are its data too.
     attr_keys = sorted({k for (attrs,) in db.session.execute(select(Equipment.attributes).where(visible))
                         for k in (attrs or {})})

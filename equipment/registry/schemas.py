@@ -1,18 +1,13 @@
 """Boundary schemas of the registry (marshmallow)."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from equipment.core.fields import Id, PageNumber, PerPage
-from equipment.core.input_guard import GuardedSchema
+from equipment.core.fields import Id
+from equipment.core.schemas import PageArgs, Strict, page_of
 
 from equipment.registry.models import ORG_KINDS, STATUSES
 
 DISTRICT = validate.Regexp(r"^\d{6}$", error="6-digit GB/T 2260 district code")
-
-
-class Strict(GuardedSchema):
-    class Meta:
-        unknown = RAISE
 
 
 class LatLon(Strict):
@@ -190,7 +185,7 @@ class EquipmentOut(Schema):
         return lat_lon(obj.location)
 
 
-class EquipmentQuery(Schema):
+class EquipmentQuery(PageArgs):
     q = fields.String(validate=validate.Length(min=1, max=64))
     category = fields.String()
     status = fields.String(validate=validate.OneOf(STATUSES))
@@ -199,23 +194,12 @@ class EquipmentQuery(Schema):
     component_kind = fields.String()
     component_maker = fields.String()
     component_model = fields.String()
-    page = PageNumber()
-    per_page = PerPage()
 
 
-class Page(Schema):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
+EquipmentPage = page_of(EquipmentOut, "EquipmentPage")
 
 
-class EquipmentPage(Page):
-    items = fields.List(fields.Nested(EquipmentOut))
-
-
-class OrganizationPage(Page):
-    items = fields.List(fields.Nested(OrganizationOut))
+OrganizationPage = page_of(OrganizationOut, "OrganizationPage")
 
 
 class HistoryOut(Schema):

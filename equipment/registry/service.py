@@ -8,29 +8,23 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from equipment.core.actor import Actor
-from equipment.core.db import atomic, paginate
+from equipment.core.db import atomic, get_or_404, paginate
 from equipment.core.errors import Conflict, Forbidden, Invalid, NotFound
 from equipment.core.geo import point
 from equipment.extensions import db
-from equipment.registry import history, identifiers
+from equipment.registry import history, identifiers, importer
 from equipment.registry.models import Category, Component, Equipment, Organization
-from equipment.registry.schemas import attribute_schema
 from equipment.registry.published import (STATUSES, WIDE_READ_ROLES, lock_unit,  # noqa: F401
                                           mirror_inspection_due, refresh_due_status, scope, unit_id_in,
                                           unit_view, visible_clause)
 from equipment.registry.listing import MAX_PER_PAGE as LIST_MAX_PER_PAGE, SORTS as LIST_SORTS  # noqa: F401
 from equipment.registry.listing import (districts_in_use, filter_clauses, iter_units, list_units,  # noqa: F401
                                         maintenance_orgs, map_points, units_brief)
+from equipment.registry.units import (IDENTIFIERS, build_equipment, check_orgs, ids_of,  # noqa: F401
+                                      resolve_category, validate_attributes, validate_identifiers)
 from equipment.registry.tags import (active_tag, issue_tag, public_lookup, public_view,  # noqa: F401
                                      resolve_tag, revoke_tag, tags_for)
 
-IDENTIFIERS = {
-    "device_code": identifiers.validate_device_code,
-    "registration_code": identifiers.validate_registration_code,
-    "use_certificate_no": identifiers.validate_use_certificate_no,
-    "rescue_code": identifiers.validate_rescue_code,
-    "cylinder_code": identifiers.validate_cylinder_code,
-}
 append_history = history.append
 verify_history = history.verify
 
@@ -54,10 +48,7 @@ def create_organization(*, actor: Actor, kind: str, name: str, code: str, **fiel
 
 
 def get_organization(org_id: int) -> Organization:
-    org = db.session.get(Organization, org_id)
-    if org is None:
-        raise NotFound("No such organisation")
-    return org
+    return get_or_404(Organization, org_id, "No such organisation")
 
 
 def organization_exists(org_id: int) -> bool:
@@ -105,47 +96,6 @@ def find_by_rescue_code(code: str) -> Equipment | None:
     return db.session.scalar(select(Equipment).where(Equipment.rescue_code == code))
 
 
-def resolve_category(value: str) -> Category:
-    stmt = select(Category).where(or_(Category.code == value, Category.family == value))
-    cats = db.session.scalars(stmt.order_by(Category.code)).all()
-    if not cats:
-        raise Invalid("Unknown category", details={"category": [f"unknown category {value!r}"]})
-    return cats[0]
-
-
-def _validate_identifiers(data: dict) -> dict:
-    errors, clean = {}, {}
-    for key, check in IDENTIFIERS.items():
-        if data.get(key) in (None, ""):
-            continue
-        try:
-            clean[key] = check(data[key])
-        except identifiers.IdentifierError as err:
-            errors[key] = [str(err), err.zh]
-    if errors:
-        raise Invalid("Invalid identifiers", details=errors)
-    return clean
-
-
-def _validate_attributes(family: str, attrs: dict, *, partial: bool = False) -> dict:
-    schema = attribute_schema(family)  # every family has one: no free-form keys
-    from marshmallow import ValidationError
-    try:
-        loaded = schema(partial=partial).load(attrs)
-    except ValidationError as err:
-        raise Invalid("Invalid attributes", details={"attributes": err.normalized_messages()}) from None
-    return schema().dump(loaded)
-
-
-def _check_orgs(data: dict) -> None:
-    errors = {}
-    for key in ("user_org_id", "maintenance_org_id", "maker_org_id"):
-        if data.get(key) is not None and db.session.get(Organization, data[key]) is None:
-            errors[key] = ["no such organisation"]
-    if errors:
-        raise Invalid("Unknown organisation", details=errors)
-
-
 def _may_register(actor: Actor, user_org_id: int) -> None:
     if actor.is_global or (actor.role == "owner" and actor.org_id == user_org_id):
         return
@@ -156,22 +106,6 @@ def _unique_conflict(err: IntegrityError):
     text = str(err.orig).lower()
     field = next((k for k in IDENTIFIERS if k in text), "identifier")
     return Conflict("Identifier already registered", details={field: ["already registered"]})
-
-
-def build_equipment(data: dict) -> Equipment:
-    """Validate and construct (no flush); shared by the API and the CSV importer."""
-    cat = resolve_category(data["category"])
-    ids = _validate_identifiers(data)
-    _check_orgs(data)
-    if cat.family == "elevator" and not data.get("location"):
-        raise Invalid("Location required", details={"location": ["elevators need a location"]})
-    loc = data.get("location")
-    return Equipment(
-        family=cat.family, category_code=cat.code, address=data["address"],
-        district_code=data.get("district_code"), location=point(loc["lat"], loc["lon"]) if loc else None,
-        user_org_id=data["user_org_id"], maintenance_org_id=data.get("maintenance_org_id"),
-        maker_org_id=data.get("maker_org_id"), status=data.get("status") or "in_service",
-        attributes=_validate_attributes(cat.family, data.get("attributes") or {}), **ids)
 
 
 @atomic
@@ -191,10 +125,6 @@ def create_equipment(*, actor: Actor, **data) -> Equipment:
                          **ids_of(unit)})
     issue_tag(equipment_id=unit.id)
     return unit
-
-
-def ids_of(unit: Equipment) -> dict:
-    return {k: getattr(unit, k) for k in IDENTIFIERS if getattr(unit, k)}
 
 
 REGULATED_STATUSES = {"suspended", "scrapped"}  # set by inspection results and regulators, not by owners
@@ -225,11 +155,11 @@ def _may_change(actor: Actor, unit: Equipment, status: str | None = None) -> Non
 def update_equipment(*, actor: Actor, equipment_id: int, **changes) -> Equipment:
     unit = get_equipment(actor=actor, equipment_id=equipment_id)
     _may_change(actor, unit, changes.get("status"))
-    ids = _validate_identifiers(changes)
-    _check_orgs(changes)
+    ids = validate_identifiers(changes)
+    check_orgs(changes)
     if "attributes" in changes:
         merged = {**(unit.attributes or {}), **changes.pop("attributes")}
-        unit.attributes = _validate_attributes(unit.family, merged)
+        unit.attributes = validate_attributes(unit.family, merged)
     if "location" in changes:
         loc = changes.pop("location")
         unit.location = point(loc["lat"], loc["lon"]) if loc else None
@@ -247,9 +177,7 @@ def update_equipment(*, actor: Actor, equipment_id: int, **changes) -> Equipment
 @atomic
 def set_status(*, equipment_id: int, status: str, reason: str, kind: str | None = None) -> Equipment:
     """Used by inspections and others; records the change in the unit's history."""
-    unit = db.session.get(Equipment, equipment_id)
-    if unit is None:
-        raise NotFound("No such equipment")
+    unit = get_or_404(Equipment, equipment_id, "No such equipment")
     if unit.status != status:
         old, unit.status = unit.status, status
         history.append(equipment_id=unit.id, kind=kind or "updated",
@@ -374,14 +302,10 @@ def label_items(*, actor: Actor, equipment_ids: list[int]) -> list[tuple[Equipme
     return [(u, tags.get(u.id)) for u in units]
 
 
-def csv_cell(value) -> str:
-    """A spreadsheet cell that cannot run as a formula (the export's escaping, for other domains' exports)."""
-    from equipment.registry import importer
-    return importer.csv_cell(value)
+csv_cell = importer.csv_cell  # a spreadsheet cell that cannot run as a formula (for other domains' exports)
 
 
 def import_registry(*, actor: Actor, rows: list[dict], dry_run: bool = False):
-    from equipment.registry import importer
     if not actor.is_global:
         raise Forbidden("Only regulators import registries")
     if dry_run:

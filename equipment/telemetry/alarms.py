@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from equipment.core.actor import Actor
-from equipment.core.db import atomic, is_sqlite, paginate
+from equipment.core.db import atomic, get_or_404, is_sqlite, paginate
 from equipment.core.errors import Forbidden, Invalid, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.extensions import db
@@ -81,9 +81,7 @@ def auto_clear(*, equipment_id: int, code: str, at: dt.datetime | None = None, b
 
 
 def _get(alarm_id: int, actor: Actor, action: str) -> Alarm:
-    alarm = db.session.get(Alarm, alarm_id)
-    if alarm is None:
-        raise NotFound("No such alarm")
+    alarm = get_or_404(Alarm, alarm_id, "No such alarm")
     try:
         unit = registry.get_equipment(actor=actor, equipment_id=alarm.equipment_id)
     except NotFound:

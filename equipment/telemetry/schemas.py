@@ -1,27 +1,10 @@
 """Boundary schemas of telemetry (marshmallow at the HTTP edge only; the MQTT hot path uses payload.py)."""
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
-from equipment.core.fields import Id, PageNumber, PerPage
-from equipment.core.input_guard import GuardedSchema
+from equipment.core.fields import Id
+from equipment.core.schemas import PageArgs, Strict, page_of
 
 from equipment.telemetry.models import ALARM_STATUSES
-
-
-class Strict(GuardedSchema):
-    class Meta:
-        unknown = RAISE
-
-
-class PageArgs(Schema):
-    page = PageNumber()
-    per_page = PerPage()
-
-
-class Page(Schema):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
 
 
 class TerminalIn(Strict):
@@ -51,8 +34,7 @@ class TerminalQuery(PageArgs):
     status = fields.String(validate=validate.OneOf(("active", "revoked")))
 
 
-class TerminalPage(Page):
-    items = fields.List(fields.Nested(TerminalOut))
+TerminalPage = page_of(TerminalOut, "TerminalPage")
 
 
 class AlarmOut(Schema):
@@ -81,8 +63,7 @@ class AlarmQuery(PageArgs):
     code = fields.String(validate=validate.Length(min=1, max=16))
 
 
-class AlarmPage(Page):
-    items = fields.List(fields.Nested(AlarmOut))
+AlarmPage = page_of(AlarmOut, "AlarmPage")
 
 
 class LatestOut(Schema):
@@ -101,5 +82,4 @@ class LatestQuery(PageArgs):
     online = fields.Boolean()
 
 
-class LatestPage(Page):
-    items = fields.List(fields.Nested(LatestOut))
+LatestPage = page_of(LatestOut, "LatestPage")

@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from equipment.auth.service import require_actor
 from equipment.core.errors import Invalid
+from equipment.core.schemas import PageQuery
 from equipment.emergency import service as emergency
 from equipment.inspections import service as inspections
 from equipment.registry import service as registry
@@ -103,7 +104,7 @@ def _render_list(template, page, **extra):
 @bp.route("/inspections")
 def inspections_list():
     actor = require_actor()
-    args = load(schemas.Paged)
+    args = load(PageQuery)
     return _render_list("workspace/inspections.html", inspections.list_inspections(actor=actor, **args))
 
 

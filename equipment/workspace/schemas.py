@@ -1,18 +1,11 @@
 """Query strings of the workspace pages: bad values are a 422 in the one envelope, never a 500 or a guess."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from equipment.registry.service import LIST_MAX_PER_PAGE as MAX_PER_PAGE, LIST_SORTS as SORTS, STATUSES
+from equipment.core.schemas import PageQuery
+from equipment.registry.service import LIST_SORTS as SORTS, STATUSES
 
 
-class Paged(Schema):
-    class Meta:
-        unknown = EXCLUDE  # ?lang= and friends
-
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PER_PAGE))
-
-
-class UnitsQuery(Paged):
+class UnitsQuery(PageQuery):
     q = fields.String(validate=validate.Length(max=100))
     category = fields.String(validate=validate.Length(max=32))
     status = fields.String(validate=validate.OneOf(STATUSES))
@@ -37,20 +30,20 @@ class LabelsForm(Schema):
                       validate=validate.Length(min=1, max=500))
 
 
-class AlarmsQuery(Paged):
+class AlarmsQuery(PageQuery):
     status = fields.String(load_default="active", validate=validate.OneOf(("active", "open", "acknowledged",
                                                                           "cleared")))
 
 
-class TerminalsQuery(Paged):
+class TerminalsQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(("active", "revoked")))
 
 
-class MaintenanceQuery(Paged):
+class MaintenanceQuery(PageQuery):
     flagged = fields.Boolean()
 
 
-class ObligationsQuery(Paged):
+class ObligationsQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(("ok", "due_soon", "overdue", "blocked")))
     kind = fields.String(validate=validate.OneOf(("inspection", "maintenance")))
 
