@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 
 import psycopg
 from flask import current_app
 from psycopg.rows import namedtuple_row
 from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.orm import Session
 
 from equipment.core.errors import Invalid, NotFound
 from equipment.core.fields import MAX_PAGE, MAX_PER_PAGE
 
 SPATIALITE = "mod_spatialite"
+HOOKS = "after_commit_hooks"  # session.info key: what runs once the outermost transaction has committed
+log = logging.getLogger("equipment.core.db")
 
 
 def flask_db(app=None):
@@ -59,6 +63,33 @@ def atomic(fn):
     return wrapper
 
 
+def after_commit(fn, *, key=None) -> None:
+    """Run fn() once after the current transaction's outermost commit; never if it rolls back.
+
+    For work that must only see committed rows from elsewhere (another thread, another process), e.g.
+    emergency's prompt notification delivery. One key runs once per transaction however often it is asked
+    for (default: fn itself). A session pinned to an enclosing transaction (the tests' savepoint) never
+    really commits, so nothing is scheduled there.
+    """
+    session = flask_db().session
+    if session_pinned():
+        return
+    session.info.setdefault(HOOKS, {}).setdefault(fn if key is None else key, fn)
+
+
+def _run_hooks(session) -> None:
+    for fn in session.info.pop(HOOKS, {}).values():
+        try:
+            fn()
+        except Exception:  # noqa: BLE001  the data is committed; a hook's failure must not undo the caller's success
+            log.exception("after-commit hook %r failed", fn)
+
+
+def _drop_hooks(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the outermost transaction, not a savepoint inside it
+        session.info.pop(HOOKS, None)
+
+
 def _sqlite_connect(dbapi_conn, _record):
     # pysqlite's own transaction handling breaks SAVEPOINT; we issue BEGIN ourselves (_sqlite_begin).
     dbapi_conn.isolation_level = None
@@ -92,6 +123,9 @@ def sqlite_engine_options(uri: str) -> dict:
 
 def init_app(app) -> None:
     db = flask_db(app)
+    if not event.contains(Session, "after_commit", _run_hooks):
+        event.listen(Session, "after_commit", _run_hooks)
+        event.listen(Session, "after_soft_rollback", _drop_hooks)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

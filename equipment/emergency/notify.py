@@ -5,8 +5,9 @@ is retried with exponential backoff. The incident itself was committed before an
 notifier can never lose or block it. Sends run in a small thread pool (no database work in the threads).
 
 The `emergency.deliver` job runs this every second; `deliver_soon(app)` runs it at once on a background
-thread of the calling process (the telemetry consumer calls it after committing a batch that opened an
-incident, so a trapped passenger's crew is not waiting up to a second for the next job run). Claims are
+thread of the calling process, asked for by outbox.enqueue once the transaction that wrote the notification
+commits (so a trapped passenger's crew is not waiting up to a second for the next job run, whichever
+process opened the incident). Claims are
 row locks with SKIP LOCKED plus a lease, so the job and prompt runs never send a row twice; within one
 process they also take turns (SQLite has no SKIP LOCKED). A process with no channel configured does not
 deliver promptly (its log-only fallback would mark rows sent): give consumers the same EQUIPMENT_WEBHOOK_URL

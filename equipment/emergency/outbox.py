@@ -1,10 +1,18 @@
-"""Writing notifications to the outbox, in the caller's transaction (delivered later by notify.deliver_due)."""
+"""Writing notifications to the outbox, in the caller's transaction.
+
+Delivery: once the transaction that wrote a notification commits, this process sends it at once on a background
+thread (notify.deliver_soon, asked for here through core.db.after_commit, so whoever commits — the telemetry
+consumer's batch, a request, a job — need not know); the `emergency.deliver` job catches whatever that misses.
+A rolled-back transaction asks for nothing.
+"""
 from __future__ import annotations
 
 from flask import current_app
 
+from equipment.core.db import after_commit
 from equipment.core.geo import lat_lon
 from equipment.core.models import utcnow
+from equipment.emergency import notify
 from equipment.emergency.models import Incident, Notification
 from equipment.extensions import db
 from equipment.web import i18n
@@ -66,4 +74,11 @@ def enqueue(*, incident: Incident, kind: str, recipient: dict, extra: dict | Non
                         payload={"kind": kind, "text": message_text(kind, brief), "incident": brief},
                         attempts=0, next_attempt_at=utcnow(), log=[])
     db.session.add(note)
+    deliver_after_commit()
     return note
+
+
+def deliver_after_commit() -> None:
+    """Ask for prompt delivery once the caller's transaction commits (once per transaction, not per row)."""
+    app = current_app._get_current_object()
+    after_commit(lambda: notify.deliver_soon(app), key="emergency.deliver_soon")

@@ -24,7 +24,7 @@ from equipment.core.db import atomic, get_or_404
 from equipment.core.errors import Forbidden, Invalid, NotFound
 from equipment.core.models import utcnow
 from equipment.core.ratelimit import parse_rate
-from equipment.emergency import dispatch, service, timeline
+from equipment.emergency import dispatch, outbox, service, timeline
 from equipment.emergency.models import PROBLEMS, Incident, Notification, PublicReport
 from equipment.extensions import db
 from equipment.registry import service as registry
@@ -143,6 +143,7 @@ def _notify_org(report: PublicReport, unit) -> Notification:
                             "code": code, "problem": report.problem, "district_code": report.district_code}},
                         next_attempt_at=utcnow(), log=[])
     db.session.add(note)
+    outbox.deliver_after_commit()
     return note
 
 

@@ -138,12 +138,6 @@ def _after_open(incident: Incident, *, at: dt.datetime) -> None:
     dispatch.auto_dispatch(incident, now=max(at, utcnow()))
 
 
-def deliver_soon(app) -> None:
-    """After committing a transaction that opened incidents: send their notifications now (background)."""
-    from equipment.emergency import notify
-    notify.deliver_soon(app)
-
-
 def get_incident(incident_id: int) -> Incident:
     return get_or_404(Incident, incident_id, "No such incident")
 

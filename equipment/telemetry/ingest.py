@@ -58,7 +58,7 @@ class BatchResult:
     stored: int = 0
     duplicates: int = 0
     rejects: dict = field(default_factory=dict)
-    incidents: list = field(default_factory=list)
+    incidents: list = field(default_factory=list)  # (id, created): a record; emergency sends its own notices
 
 
 class HandOffError(RuntimeError):

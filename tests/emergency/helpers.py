@@ -38,3 +38,15 @@ def run_service(app, fn: str, **kw) -> int:
         out = incident.id
         db.session.remove()
         return out
+
+
+def seed_committed(application, *, crews_n=1, accept_s=1.0):
+    """world() on a committed app, committed; returns (unit id, crew member ids)."""
+    from tests.factories import Factory
+    from equipment.extensions import db
+    application.config["ACCEPT_DEADLINE_S"] = accept_s
+    with application.app_context(), acting_as(SYSTEM):
+        _, team, unit = world(Factory(db), crews_near=crews_n)
+        ids = unit.id, [m.id for _, m in team]
+        db.session.remove()
+    return ids

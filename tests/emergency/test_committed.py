@@ -11,21 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from equipment.core.actor import SYSTEM, acting_as
+from tests.emergency.helpers import seed_committed as _seed
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _seed(application, *, crews_n=1, accept_s=1.0):
-    from tests.emergency.helpers import world
-    from tests.factories import Factory
-    from equipment.extensions import db
-    application.config["ACCEPT_DEADLINE_S"] = accept_s
-    with application.app_context(), acting_as(SYSTEM):
-        _, team, unit = world(Factory(db), crews_near=crews_n)
-        ids = unit.id, [m.id for _, m in team]
-        db.session.remove()
-    return ids
 
 
 JOB_SCRIPT = """

@@ -6,10 +6,13 @@ import time
 import pytest
 from sqlalchemy import select
 
+from equipment.core.db import transaction
 from equipment.core.models import utcnow
 from equipment.emergency import channels, jobs, notify, service
 from equipment.emergency.models import IncidentEvent, Notification
-from tests.emergency.helpers import world
+from equipment.extensions import db as _db
+from tests.emergency.helpers import seed_committed, world
+from tests.support.live import until
 from tests.support.sinks import HttpSink, SmtpSink
 
 
@@ -107,3 +110,36 @@ def test_gives_up_after_max_attempts_and_says_so(db, f, channel_env):
             "sent": 0, "retry": 0, "failed": 1}
     assert _note(db, inc.id).status == "failed"
     assert "notify_failed" in _timeline(db, inc.id)
+
+
+def _status(incident_id):
+    """One short read that ends its transaction (SQLite: no write lock held against the delivery thread)."""
+    try:
+        return _db.session.scalar(select(Notification.status).where(Notification.incident_id == incident_id))
+    finally:
+        _db.session.remove()
+
+
+def test_committed_notification_goes_out_without_the_job_and_a_rolled_back_one_never(committed_app, channel_env):
+    """Emergency asks for its own delivery once the transaction that wrote the notice commits: no deliver job
+    runs here, and whoever committed (a request, the consumer, a job) did not ask. A rolled-back incident's
+    notice is never sent."""
+    unit_id, _ = seed_committed(committed_app, accept_s=600)
+    with HttpSink("ok") as hook:
+        channel_env(WEBHOOK_URL=hook.url)
+        with committed_app.app_context():
+            with pytest.raises(RuntimeError):
+                with transaction():
+                    service.open_incident(equipment_id=unit_id, source="sensor")
+                    raise RuntimeError("the caller failed after the incident was opened")
+            inc, _ = service.open_incident(equipment_id=unit_id, source="sensor")
+            inc_id = inc.id
+            _db.session.remove()
+        assert until(lambda: bool(hook.requests), 15, 0.05), "the committed notice was not sent within 15 s"
+        with committed_app.app_context():
+            assert until(lambda: _status(inc_id) == "sent", 15, 0.05)
+            notes = _db.session.scalars(select(Notification)).all()
+            _db.session.remove()
+        time.sleep(0.5)  # a stray second send would have been made by now
+    assert [(n.incident_id, n.kind) for n in notes] == [(inc_id, "crew_dispatch")]  # the undone one left no row
+    assert [r["json"]["incident"]["incident_id"] for r in hook.requests] == [inc_id]

@@ -13,7 +13,7 @@ from equipment.core.actor import SYSTEM, acting_as
 from tests.emergency.helpers import run_service
 from tests.emergency.sse import SseClient
 from tests.factories import PASSWORD
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, until
 
 
 @pytest.fixture()
@@ -55,15 +55,6 @@ def _false_alarm(app, incident_id):
 def _gauge(base) -> int:
     text = requests.get(f"{base}/metrics", timeout=10).text
     return int(float(re.search(r"^equipment_sse_streams (\S+)$", text, re.M).group(1)))
-
-
-def _until(check, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
 
 
 def test_fresh_page_gets_a_snapshot_and_a_resuming_page_only_what_it_missed(live):
@@ -120,7 +111,7 @@ def test_200_streams_most_never_read_a_new_client_still_served_and_slots_return(
         assert r.next("snapshot", timeout=15) is not None
     idle = [SseClient(server.url, auth, read=False).start_and_wait() for _ in range(160)]  # never read a byte
     assert all(c.status == 200 for c in idle)
-    assert _until(lambda: _gauge(server.url) == 200, 10), _gauge(server.url)
+    assert until(lambda: _gauge(server.url) == 200, 10), _gauge(server.url)
 
     started = time.monotonic()
     newcomer = SseClient(server.url, auth).start_and_wait()
@@ -139,10 +130,10 @@ def test_200_streams_most_never_read_a_new_client_still_served_and_slots_return(
 
     for c in idle[:100]:  # clients leave: their slots come back within a few seconds
         c.close()
-    assert _until(lambda: _gauge(server.url) == 102, 15), _gauge(server.url)
+    assert until(lambda: _gauge(server.url) == 102, 15), _gauge(server.url)
     again = SseClient(server.url, auth).start_and_wait()
     assert again.status == 200 and again.next("snapshot", timeout=10) is not None
 
     for c in [*readers, *idle[100:], newcomer, extra, full, again]:
         c.close()
-    assert _until(lambda: _gauge(server.url) == 0, 15), _gauge(server.url)
+    assert until(lambda: _gauge(server.url) == 0, 15), _gauge(server.url)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from werkzeug.serving import make_server
 
@@ -32,3 +33,13 @@ class LiveServer(ServerThread):
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+
+
+def until(check, timeout: float, step: float = 0.2) -> bool:
+    """Poll check() until it is true or `timeout` seconds passed; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(step)
+    return check()

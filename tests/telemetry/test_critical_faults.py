@@ -57,7 +57,7 @@ def test_safety_circuit_event_opens_a_fault_notice_and_notifies_at_once(rig):
     result = rig.run(rig.msg("event", code="01", active=True))
     [incident] = rig.incidents()
     assert incident.kind == "fault" and incident.fault_code == "01" and incident.reason == "运行中安全回路断路"
-    assert result.incidents == [(incident.id, True)]  # the consumer delivers the outbox right after commit
+    assert result.incidents == [(incident.id, True)]  # its notices go out once the batch commits
     assert len(_notices(rig)) == 2  # the maintenance unit and its on-duty crew
     assert [a.status for a in rig.alarms("01")] == ["open"]
     rig.run(rig.msg("event", code="01", active=True))

@@ -221,9 +221,6 @@ class Consumer:
             REJECTED.labels(reason=reason).inc(n)
         self._ack(batch)
         self.batches += 1
-        if any(created for _incident_id, created in result.incidents):
-            from equipment.emergency import service as emergency
-            emergency.deliver_soon(self.app)  # the crew's notification goes now, not at the next job run
 
     def _ack(self, batch) -> None:
         gen = self.generation
