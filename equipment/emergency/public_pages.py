@@ -5,13 +5,13 @@ held for the dispatcher) and the page still shows the 96333 tel: link.
 """
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, redirect, render_template, request
 from flask_smorest import Blueprint as ApiBlueprint
 from flask import Blueprint
 
 from equipment.auth.service import require_actor
 from equipment.emergency import public, queries, schemas
-from equipment.emergency.models import PROBLEMS
+from equipment.emergency.models import PROBLEMS, REPORT_KINDS, REPORT_STATUSES
 TEXT = {  # merged into the domain's strings (emergency/domain.py)
     "em.false_alarm_claimed": ("已报误报，等待调度员确认；确认前计时继续。",
                                "False alarm reported: waiting for the dispatcher; the timers keep running."),
@@ -67,6 +67,16 @@ TEXT = {  # merged into the domain's strings (emergency/domain.py)
     "pr.status.rescue": ("已转入救援", "Passed to rescue"),
     "pr.status.fault": ("已通知维保单位", "Maintenance unit notified"),
     "pr.verified": ("已核实", "Confirmed"),
+    "pr.list": ("扫码报告", "Scan-page reports"),
+    "pr.all": ("全部", "All"),
+    "pr.flagged": ("频繁提交，待人工核实", "Many reports from one source: held"),
+    "pr.to_rescue": ("转为救援", "Start a rescue"),
+    "pr.to_rescue_hint": ("核实需要救援后转入96333救援流程（视为已核实）", "After confirming, start the full rescue"),
+    "pr.reply_phone": ("回电", "Reply to"),
+    "pr.incident": ("事件", "Incident"),
+    "pr.district": ("行政区划代码", "District code"),
+    "pr.filter": ("筛选", "Filter"),
+    "pr.none": ("暂无扫码报告", "No reports"),
     "pr.unverified": ("待核实", "Awaiting confirmation"),
     "pr.busy": ("访问过于频繁，请稍后再查看设备信息。紧急求助请直接拨打：", "Too many requests: try again later. In an "
                 "emergency call:"),
@@ -96,6 +106,25 @@ def submit(tag):
                            client_addr=request.remote_addr)
     return render_template("emergency/public_reported.html", r=report,
                            hotline=current_app.config.get("HOTLINE", "96333")), 202 if report.over_limit else 201
+
+
+@bp.route("/reports")
+def reports_page():
+    """The reports the caller receives (desk and regulators: all, by district; an owner: its units; a crew:
+    the fault reports routed to its company), newest first; the desk turns one into a rescue from here."""
+    from equipment.registry import service as registry
+    actor = require_actor()
+    args = schemas.PublicReportQuery().load({k: v for k, v in request.args.items() if v.strip()})
+    page = public.list_reports(actor=actor, **args)
+    return render_template("emergency/public_reports.html", page=page, args=request.args,
+                           units=registry.units_brief([r["equipment_id"] for r in page["items"]]),
+                           can_convert=actor.role in public.DESK, kinds=REPORT_KINDS, statuses=REPORT_STATUSES)
+
+
+@bp.route("/reports/<int:report_id>/rescue", methods=["POST"])
+def report_to_rescue_page(report_id):
+    _, incident = public.report_to_rescue(actor=require_actor(*public.DESK), report_id=report_id)
+    return redirect(f"/console#inc-{incident.id}")
 
 
 @bp.route("/r/<string:tracking_no>")

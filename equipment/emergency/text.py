@@ -170,4 +170,9 @@ TEXT = {
     "reason.condition": ("停梯、门关闭且轿内有人", "Car stopped, doors shut, people inside"),
     "reason.public: trapped": ("被困", "Trapped"),
     "reason.public: fault": ("故障", "Fault"),
+    "reason.public: problem": ("问题报告", "Problem report"),
+    "reason.public: problem (leak)": ("问题报告：泄漏或有气味", "Problem: leak or smell"),
+    "reason.public: problem (damage)": ("问题报告：损坏、变形或锈蚀", "Problem: damaged"),
+    "reason.public: problem (overdue)": ("问题报告：超期未检", "Problem: inspection overdue"),
+    "reason.public: problem (other)": ("问题报告：其他", "Problem: other"),
 }

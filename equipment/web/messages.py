@@ -10,6 +10,7 @@ ROLES = {
 NAV = {
     "nav.home": ("工作台", "Home"), "nav.units": ("设备", "Units"), "nav.inspections": ("检验记录", "Inspections"),
     "nav.maintenance": ("维保记录", "Maintenance"), "nav.alarms": ("故障报警", "Alarms"),
+    "nav.reports": ("扫码报告", "Scan-page reports"),
     "nav.terminals": ("监测终端", "Terminals"), "nav.obligations": ("到期提醒", "Due and overdue"),
     "nav.console": ("96333 调度台", "96333 console"), "nav.crew": ("救援任务", "Rescue jobs"),
     "nav.stats": ("救援统计", "Rescue statistics"), "nav.filling": ("充装检查", "Filling check"),

@@ -12,6 +12,7 @@ MENU = (
     ("nav.obligations", "/obligations", frozenset({"regulator", "inspector", "crew", "owner"})),
     ("nav.inspections", "/inspections", frozenset({"regulator", "inspector", "owner"})),
     ("nav.maintenance", "/maintenance", frozenset({"regulator", "crew", "owner"})),
+    ("nav.reports", "/reports", frozenset({"dispatcher", "regulator", "owner", "crew"})),
     ("nav.alarms", "/alarms", frozenset({"regulator", "dispatcher", "crew", "owner"})),
     ("nav.terminals", "/terminals", frozenset({"regulator", "crew", "owner"})),
     ("nav.stats", "/incidents/stats", frozenset({"regulator", "dispatcher", "owner"})),

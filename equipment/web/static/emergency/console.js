@@ -284,6 +284,8 @@
       list.forEach(function (inc) { incidents[inc.id] = inc; });
       render();
       if (!firstSnapshot) Object.keys(incidents).forEach(function (k) { if (!known[k]) alertNew(incidents[k]); });
+      var wanted = /^#inc-(\d+)$/.exec(window.location.hash);  /* arrived from a report or a link: open that one */
+      if (firstSnapshot && wanted && incidents[wanted[1]]) select(Number(wanted[1]));
       firstSnapshot = false;
     },
     incident: function (inc) {
