@@ -70,6 +70,10 @@ def main() -> None:
     fig("rescue_eta10_mean_arrival_min", eta["mean_min"][0], "min", "<= 12.5", ci95=eta["mean_min"][1:])
     fig("rescue_eta10_cross_company_share", eta["cross_company"][0], "share", "<= 0.25",
         ci95=eta["cross_company"][1:])
+    if not args.quick and seeds == 10:  # the sweep `equipment simulate rescue` runs by default
+        fig("rescue_default_run_s", wall, "s", "<= 60 s on 2 cores (the default `equipment simulate rescue`)",
+            note="wall of the default sweep (4 policies x 5 configurations x 10 seeds, 2 worker processes) "
+                 "on a shared machine: read it with cpu_s and the load average")
     print(report.table(results))
     print(f"best policy {best}; {len(results)} configurations x {seeds} seeds: {wall:.1f} s wall, "
           f"{cpu_s:.1f} s CPU (this process and its workers)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from equipment.core.geo import haversine_m
+from equipment.core.geo import EARTH_RADIUS_M, haversine_m
 from equipment.emergency.choice import Case, Crew, Policy, State, choose_crew, travel_min
 from equipment.simulation import city as citymod
 from equipment.simulation.demand import Call
@@ -32,9 +32,18 @@ class Inc:
     pending: set = field(default_factory=set)
     tried: set = field(default_factory=set)
     offers: list = field(default_factory=list)  # (t, crew, level): what the rule offered, in order
+    offered_at: dict = field(default_factory=dict)  # crew -> (lat, lon) where the rule saw it when offering
+    accepted_at: float | None = None
     arrived: float | None = None
     rescuer: int | None = None  # 1 contracted crew, 2 another unit's crew, 3 fire brigade
     called_119: float | None = None
+
+
+def _haversine_np(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """equipment.core.geo.haversine_m over arrays (same formula, metres)."""
+    p1, p2 = np.radians(lat), np.radians(lats)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lons - lon) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
 
 
 def _lognormal(rng: random.Random, spec: dict) -> float:
@@ -79,24 +88,43 @@ class Simulation:
                 return spot
         return citymod.scheduled_position(self.city, crew, t)
 
-    def able(self, t: float) -> tuple[Crew, ...]:
-        """On duty, free crews where they are now (vectorised: this runs before every choice)."""
+    def _where(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """On duty, free crews: (mask over crews, lat, lon of every crew now)."""
         city = self.city
         if citymod.day_shift(city, t):
             slot = int(t // (60 * self.p["rota"]["day_job_minutes"])) % city.day_jobs.shape[1]
             lifts = city.day_jobs[:, slot]
-            lat, lon = city.lat[lifts].tolist(), city.lon[lifts].tolist()
+            lat, lon = city.lat[lifts], city.lon[lifts]
             duty = self._free
         else:
-            lat, lon = city.crew_home[:, 0].tolist(), city.crew_home[:, 1].tolist()
+            lat, lon = city.crew_home[:, 0].copy(), city.crew_home[:, 1].copy()
             duty = self._free & self._on_call[:, int(t // 86400)]
         moved = {c for c, (_, _, until) in self.parked.items() if t < until}
         if self.standby is not None:
             moved |= set(self.standby.at)
         for c in moved:
             lat[c], lon[c] = self.position(c, t)
-        org = self.city.crew_org.tolist()
-        return tuple(Crew(c, org[c], lat[c], lon[c]) for c in np.flatnonzero(duty).tolist())
+        return duty, lat, lon
+
+    def candidates(self, t: float, inc: Inc) -> tuple[Crew, ...]:
+        """The able crews the rule could pick for `inc`: every policy ranks by distance, so only the contracted
+        unit's nearest untried crew and the `parallel` nearest of other units can be chosen (live dispatch
+        likewise asks the spatial index for those only). Ranked here in numpy; a 1 m margin keeps every crew
+        that the exact ranking in choose_crew could put first, ties included, so its answer is unchanged."""
+        duty, lat, lon = self._where(t)
+        ids = np.flatnonzero(duty)
+        if inc.tried:
+            ids = ids[~np.isin(ids, list(inc.tried))]
+        dist = _haversine_np(inc.lat, inc.lon, lat[ids], lon[ids])
+        own = self.city.crew_org[ids] == inc.org
+        keep = np.zeros(len(ids), dtype=bool)
+        for group, n in ((own, 1), (~own, self.policy.parallel)):
+            d = dist[group]
+            if len(d):
+                cut = np.partition(d, min(n, len(d)) - 1)[min(n, len(d)) - 1] + 1.0
+                keep |= group & (dist <= cut)
+        org = self.city.crew_org
+        return tuple(Crew(int(c), int(org[c]), float(lat[c]), float(lon[c])) for c in ids[keep])
 
     def _set(self, crew: int, status) -> None:
         self.status[crew] = status
@@ -129,7 +157,7 @@ class Simulation:
 
     def dispatch(self, t: float, inc: Inc) -> None:
         waited = 0.0 if inc.first_offer is None else t - inc.first_offer
-        state = State(self.able(t), frozenset(inc.tried), len(inc.pending))
+        state = State(self.candidates(t, inc), frozenset(inc.tried), len(inc.pending))
         case = Case(inc.lat, inc.lon, inc.org, waited, int(t // 3600) % 24)
         choice = choose_crew(state, case, self.policy)
         for offer in choice.offers:
@@ -144,6 +172,7 @@ class Simulation:
         inc.tried.add(crew)
         inc.pending.add(crew)
         inc.offers.append((t, crew, level))
+        inc.offered_at[crew] = self.position(crew, t)
         self._set(crew, ("offer", inc.idx))
         self._answer(t, inc, crew, level)
         self.push(t + self.p["ladder"]["accept_deadline_s"], self.expire, inc, crew)
@@ -189,9 +218,11 @@ class Simulation:
         for other in inc.pending:  # parallel offers end with the first acceptance
             self._set(other, None)
         inc.pending.clear()
-        inc.accepted_by = crew
+        inc.accepted_by, inc.accepted_at = crew, t
         self._set(crew, ("job", inc.idx))
-        lat, lon = self.position(crew, t)
+        # It leaves from where it was offered: answering takes minutes, and a day-job slot or the shift ending
+        # meanwhile must not move it to its next lift or home (that made every 30-minute miss of `pool`).
+        lat, lon = inc.offered_at[crew]
         if self.standby is not None:
             self.standby.left(self, crew, t)
         rng, r = self._rng(inc, "travel", crew), self.p["crew_response"]

@@ -60,8 +60,10 @@ class Standby:
     def rebalance(self, t: float, sim, evening: bool = False) -> None:
         if citymod.day_shift(sim.city, t):
             return
-        free = [c for c in range(sim.city.n_crews) if sim.on_duty(c, t) and
-                (sim.status[c] is None or c in self.at)]
+        held_now = np.zeros(sim.city.n_crews, dtype=bool)
+        held_now[list(self.at)] = True
+        # on duty at night (the day shift returned above) and free, or holding a point (even with an offer open)
+        free = np.flatnonzero(sim._on_call[:, int(t // 86400)] & (sim._free | held_now)).tolist()
         for crew in list(self.at):
             if crew not in free:
                 del self.at[crew]
@@ -72,10 +74,12 @@ class Standby:
             return
         here = np.array([sim.position(c, t) for c in movers])
         spare = np.ones(len(movers), dtype=bool)
-        for rank in sorted(target - held):
+        vacant = sorted(target - held)
+        apart = _planar_km2(here[:, None, :], self.points[vacant][None, :, :])  # movers x vacant points, once
+        for col, rank in enumerate(vacant):
             if not spare.any():
                 break
-            d = np.where(spare, _planar_km2(here, self.points[rank]), np.inf)
+            d = np.where(spare, apart[:, col], np.inf)
             pick = int(d.argmin())
             spare[pick] = False
             crew = movers[pick]
@@ -88,8 +92,8 @@ class Standby:
             sim.parked.pop(crew, None)
 
 
-def _planar_km2(lat_lon: np.ndarray, to) -> np.ndarray:
-    """Squared planar km: enough to rank a few kilometres inside one city."""
-    dy = (lat_lon[:, 0] - to[0]) * citymod.KM_PER_DEG_LAT
-    dx = (lat_lon[:, 1] - to[1]) * citymod.KM_PER_DEG_LAT * np.cos(np.radians(to[0]))
+def _planar_km2(lat_lon: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """Squared planar km between (..., 2) lat/lon arrays (broadcast): enough to rank inside one city."""
+    dy = (lat_lon[..., 0] - to[..., 0]) * citymod.KM_PER_DEG_LAT
+    dx = (lat_lon[..., 1] - to[..., 1]) * citymod.KM_PER_DEG_LAT * np.cos(np.radians(to[..., 0]))
     return dx * dx + dy * dy

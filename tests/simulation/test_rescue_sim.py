@@ -71,6 +71,33 @@ def test_deadline_chain_when_nobody_answers(tmp_path):
         assert inc.rescuer == 3 and inc.accepted_by is None
 
 
+def test_a_crew_leaves_from_where_it_was_offered():
+    """Offers made just before a day-job slot ends (the hour): the crew answers after it, and still drives
+    from where the rule saw it, not from its next maintenance lift (that jump made every 30-minute miss of
+    `pool` in the 2026-11-30 run, ETA 8-13 km for a crew chosen 0.1-1.4 km away)."""
+    from equipment.core.geo import haversine_m
+    from equipment.emergency.choice import travel_min
+    from equipment.simulation.demand import Call
+    from equipment.simulation.engine import _lognormal
+    city = citymod.build_city(citymod.load_params(), 1, days=2)
+    calls = [Call(t=hour * 3600 - 70.0, lift=lift, real=True, iot=True)
+             for hour, lift in zip(range(9, 20), range(0, 20_000, 1800))]
+    sim = Simulation(city, runner.policy_from(city.params, "ladder"), seed=1)
+    moved = 0
+    for inc in sim.run(calls):
+        crew, r = inc.accepted_by, city.params["crew_response"]
+        offered = next(t for t, c, _ in inc.offers if c == crew)
+        assert inc.offered_at[crew] == citymod.scheduled_position(city, crew, offered)
+        moved += citymod.scheduled_position(city, crew, inc.accepted_at) != inc.offered_at[crew]
+        rng = sim._rng(inc, "travel", crew)
+        turnout = _lognormal(rng, r["turnout_s_day"])
+        drive = travel_min(haversine_m(*inc.offered_at[crew], inc.lat, inc.lon), int(inc.accepted_at // 3600) % 24,
+                           sim.policy) * 60
+        assert inc.arrived == pytest.approx(inc.accepted_at + turnout + drive +
+                                            _lognormal(rng, city.params["travel"]["parking_s"]))
+    assert moved >= 3  # the slot did change between offer and acceptance for several of them
+
+
 def test_surge_puts_forty_entrapments_in_one_district_at_19():
     city = citymod.build_city(citymod.load_params(), 2, days=4)
     surge = [c for c in demand.calls(city, seed=2, scenario="surge", days=4) if c.surge]
