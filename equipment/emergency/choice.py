@@ -14,6 +14,7 @@ Sending another unit's crew is the regulator's decision, so the policy is a sett
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from equipment.core.geo import haversine_m
@@ -64,6 +65,8 @@ class Policy:
             raise ValueError(f"unknown dispatch policy {self.name!r}; one of {', '.join(POLICIES)}")
         if self.parallel < 1 or self.level2_after_s < 0 or self.slack_min < 0 or self.radius_m <= 0:
             raise ValueError("parallel >= 1, level2_after_s >= 0, slack_min >= 0, radius_m > 0")
+        if not math.isfinite(self.slack_min):  # eta(nan) would compare false everywhere: a silent contract
+            raise ValueError("eta(SLACK_MIN) needs a finite number of minutes")
 
     @property
     def label(self) -> str:
@@ -103,10 +106,10 @@ def parse_policy(text: str, **settings) -> Policy:
     return Policy(name=text, **settings)
 
 
-def policy_from_settings(cfg) -> Policy:
+def policy_from_settings(cfg, name: str | None = None) -> Policy:
     """The live policy from the app's settings (EQUIPMENT_DISPATCH_POLICY, _LEVEL2_AFTER_S, _DISPATCH_PARALLEL,
-    _LEVEL2_RADIUS_M); ValueError names what is wrong."""
-    return parse_policy(str(cfg.get("DISPATCH_POLICY") or "ladder"),
+    _LEVEL2_RADIUS_M), `name` (the rules table's policy) before the setting; ValueError names what is wrong."""
+    return parse_policy(str(name or cfg.get("DISPATCH_POLICY") or "ladder"),
                         level2_after_s=float(cfg.get("LEVEL2_AFTER_S", 300)),
                         parallel=int(cfg.get("DISPATCH_PARALLEL", 1)),
                         radius_m=float(cfg.get("LEVEL2_RADIUS_M", 10_000)))

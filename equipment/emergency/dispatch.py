@@ -2,7 +2,7 @@
 
 Who gets an offer is decided by one pure rule, `choice.choose_crew` (also what `equipment simulate rescue`
 measures), fed here with the able crews from the database: the contracted unit's nearest and the nearest
-of other units. Policy (EQUIPMENT_DISPATCH_POLICY, default the legal `ladder`): level 1 the contracted
+of other units. Policy (the rules table, `rules.py`; initially EQUIPMENT_DISPATCH_POLICY, the legal `ladder`): level 1 the contracted
 maintenance unit; level 2 another unit's crew, opened after EQUIPMENT_LEVEL2_AFTER_S without an accepted
 offer whatever the unit's size (EQUIPMENT_DISPATCH_PARALLEL crews at once); level 3 the fire brigade (119).
 Deadlines are columns, so a restarted jobs process picks up exactly where the last one stopped.
@@ -38,9 +38,12 @@ def tried_crews(incident_id: int) -> set[int]:
 
 
 def current_policy() -> choice.Policy:
-    """The live policy from settings; a bad value was refused at start-up (emergency domain setup)."""
+    """The live policy: the rules table's (a regulator's decision, validated when set), else the app setting
+    (a bad value was refused at start-up); the numbers (level-2 time, parallel, radius) are app settings."""
     from flask import current_app
-    return choice.policy_from_settings(current_app.config)
+
+    from equipment.emergency import rules
+    return choice.policy_from_settings(current_app.config, rules.current()[1]["policy"])
 
 
 def _pending(incident_id: int) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy import (BigInteger, Boolean, Float, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from equipment.core.models import Base, JSONType, UTCDateTime, utcnow
+from equipment.core.rulesets import VersionedRules
 
 SOURCES = ("sensor", "phone", "public", "manual")
 # rescue 困人: people trapped, the rescue ladder (crews, levels, 119, deadlines). fault 故障: a fault notice for
@@ -163,3 +164,10 @@ class PublicReport(Base):
     route_org_id: Mapped[int | None] = mapped_column(Integer, index=True)
     district_code: Mapped[str | None] = mapped_column(String(6), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+
+class DispatchRuleSet(Base, VersionedRules):
+    """Emergency's rules table: which crew-choice policy runs live (sending another unit's crew is the
+    regulator's decision); the newest version wins, none means the app setting EQUIPMENT_DISPATCH_POLICY."""
+    __tablename__ = "dispatch_rule_sets"

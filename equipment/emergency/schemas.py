@@ -204,3 +204,17 @@ class StatsQuery(Schema):
     date_to = fields.Date(load_default=None, data_key="to", validate=STATS_DATES)
     group = fields.String(load_default="month", validate=validate.OneOf(STATS_GROUPS))
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+
+class DispatchRuleIn(Strict):
+    value = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                          metadata={"description": "contract | ladder | eta(SLACK_MIN) | pool"})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class DispatchRulesOut(Schema):
+    version = fields.Integer()
+    rules = fields.Dict()
+    note = fields.String()
+    created_by = fields.String()
+    created_at = fields.DateTime()

@@ -307,3 +307,25 @@ def decline_offer(*, actor: Actor, incident_id: int, reason: str, now: dt.dateti
     if incident.status == "dispatched" and dispatch.active_offer(incident.id) is None:
         dispatch.offer_next(incident, level=offer.level, now=now)
     return incident
+
+
+# --- the rules table: which dispatch policy runs live ---------------------------------------------------
+
+RULE_ROLES = ("regulator", "admin")  # sending another unit's crew is the regulator's decision
+
+
+def dispatch_rules() -> tuple[int, dict]:
+    from equipment.emergency import rules
+    return rules.current()
+
+
+@atomic
+def set_dispatch_rule(*, actor: Actor, key: str, value, note: str | None = None):
+    """A regulator's edit of one entry: a new version (audited), read by the next dispatch decision."""
+    from equipment.core.errors import Forbidden
+    from equipment.emergency import rules
+    if actor.role not in RULE_ROLES:
+        raise Forbidden("Only the regulator sets the dispatch policy / 仅监管部门可设置派单策略")
+    stored = rules.check(key, value)
+    updated = {**rules.current()[1], key: stored}
+    return rules.new_version(updated, note=note or f"edit {key}", by=actor.username)

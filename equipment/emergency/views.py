@@ -7,7 +7,9 @@ from equipment.emergency.public_pages import api as public_api
 
 incidents = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents", description="96333 incidents")
 crew_api = Blueprint("crews", __name__, url_prefix="/api/v1/crews", description="Rescue crews")
-api_blueprints = [incidents, crew_api, public_api]
+rules_api = Blueprint("dispatch_rules", __name__, url_prefix="/api/v1/dispatch-rules",
+                      description="Which dispatch policy runs live (a regulator's decision, versioned)")
+api_blueprints = [incidents, crew_api, public_api, rules_api]
 
 
 @incidents.route("", methods=["GET"])
@@ -125,3 +127,27 @@ def _crew_out(crew) -> dict:
     from equipment.core.geo import lat_lon
     return {"id": crew.id, "name": crew.name, "phone": crew.phone, "org_id": crew.org_id,
             "location": lat_lon(crew.location), "position_at": crew.position_at, "on_duty": crew.on_duty}
+
+
+@rules_api.route("", methods=["GET"])
+@rules_api.response(200, schemas.DispatchRulesOut)
+def dispatch_rules():
+    require_actor()
+    version, rules = service.dispatch_rules()
+    return {"version": version, "rules": rules}
+
+
+@rules_api.route("/versions", methods=["GET"])
+@rules_api.response(200, schemas.DispatchRulesOut(many=True))
+def dispatch_rule_versions():
+    from equipment.emergency import rules
+    require_actor(*service.RULE_ROLES)
+    return rules.list_versions()
+
+
+@rules_api.route("/<string:key>", methods=["PUT"])
+@rules_api.arguments(schemas.DispatchRuleIn)
+@rules_api.response(200, schemas.DispatchRulesOut)
+def edit_dispatch_rule(body, key):
+    """Set one entry (`policy`: contract | ladder | eta(SLACK_MIN) | pool); regulator or admin; audited."""
+    return service.set_dispatch_rule(actor=require_actor(*service.RULE_ROLES), key=key, **body)

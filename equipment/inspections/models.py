@@ -8,21 +8,15 @@ from sqlalchemy import (BigInteger, Boolean, Date, Float, ForeignKey, Index, Int
 from sqlalchemy.orm import Mapped, mapped_column
 
 from equipment.core.models import Base, JSONType, UTCDateTime, utcnow
+from equipment.core.rulesets import VersionedRules
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 OBLIGATION_KINDS = ("inspection", "maintenance")
 
 
-class RuleSet(Base):
+class RuleSet(Base, VersionedRules):
     """One full rules document per version; an edit writes a new version, old ones stay for the record."""
     __tablename__ = "inspection_rule_sets"
-    __audited__ = True
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, unique=True)
-    rules: Mapped[dict] = mapped_column(JSONType)
-    note: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Obligation(Base):
