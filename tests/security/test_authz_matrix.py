@@ -150,6 +150,10 @@ TABLE = [
     Row("GET", "/api/v1/inspection-rules/versions", "/api/v1/inspection-rules/versions", GLOBAL),
     Row("PUT", "/api/v1/inspection-rules/<string:key>", "/api/v1/inspection-rules/reminders",
         frozenset({"admin"}), body=B(value="not a rule")),  # 422 for the admin: the rules cache stays as is
+    Row("GET", "/api/v1/dispatch-rules", "/api/v1/dispatch-rules", ALL),
+    Row("GET", "/api/v1/dispatch-rules/versions", "/api/v1/dispatch-rules/versions", GLOBAL),
+    Row("PUT", "/api/v1/dispatch-rules/<string:key>", "/api/v1/dispatch-rules/policy", GLOBAL,
+        body=B(value="not a policy")),  # 422 for the regulator: the live policy stays as is
     Row("GET", "/api/v1/obligations", "/api/v1/obligations" + EQ, **LIST),
     Row("GET", "/api/v1/obligations/equipment/<int:equipment_id>", "/api/v1/obligations/equipment/{unit}",
         ALL, scoped=True, wide={"dispatcher"}),
