@@ -43,7 +43,12 @@ def current_policy() -> choice.Policy:
     from flask import current_app
 
     from equipment.emergency import rules
-    return choice.policy_from_settings(current_app.config, rules.current()[1]["policy"])
+    version, stored = rules.current()
+    try:
+        return choice.policy_from_settings(current_app.config, stored["policy"])
+    except ValueError:  # validated when set; a policy a later release dropped must not stop dispatch
+        log.error("dispatch rules version %s: unknown policy %r, using the app setting", version, stored["policy"])
+        return choice.policy_from_settings(current_app.config)
 
 
 def _pending(incident_id: int) -> int:

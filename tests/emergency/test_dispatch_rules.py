@@ -79,3 +79,35 @@ def test_live_dispatch_follows_the_rule_after_a_change(client, f, db):
     from equipment.emergency import jobs
     jobs.escalate(now=t1 + 301 * S)  # the own crew lets its deadline pass: contract never asks another unit
     assert third.level == 3 and third.fire_notified_at is not None
+
+
+def test_a_stored_policy_this_release_does_not_know_falls_back_to_the_setting(db, caplog):
+    """Validated when set, but a later release may drop a policy: dispatch goes on with the app setting."""
+    db.session.add(DispatchRuleSet(version=1, rules={"policy": "retired"}, created_by="migration"))
+    db.session.flush()
+    assert dispatch.current_policy().name == "ladder"
+    assert "unknown policy 'retired'" in caplog.text
+
+
+def test_a_committed_change_reaches_another_process(committed_app):
+    """The web process commits the regulator's edit; a jobs or consumer process (its own app, engine and
+    sessions) dispatches with it at its next decision, without a restart."""
+    from equipment.core.actor import Actor
+    from equipment.extensions import db as ext_db
+    from tests.conftest import dispose_read_engines, make_app
+    other = make_app(committed_app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with other.app_context():
+            assert dispatch.current_policy().name == "ladder"
+            ext_db.session.remove()
+        with committed_app.app_context():
+            service.set_dispatch_rule(actor=Actor(None, "reg", "regulator", None), key="policy", value="eta(10)")
+            ext_db.session.remove()
+        with other.app_context():
+            got = dispatch.current_policy()
+            assert (got.name, got.slack_min) == ("eta", 10.0)
+            ext_db.session.remove()
+    finally:
+        with other.app_context():
+            ext_db.engine.dispose()
+        dispose_read_engines(other)
