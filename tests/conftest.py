@@ -118,6 +118,7 @@ def db(app):
     global _BoundSession
     from equipment.extensions import db as _db
     _BoundSession = _BoundSession or _bound_session_class()
+    _stop_live_poller(app)
     with app.app_context():
         conn = _db.engine.connect()
         outer = conn.begin()
@@ -131,6 +132,18 @@ def db(app):
             _db.session = original
             outer.rollback()
             conn.close()
+
+
+def _stop_live_poller(app) -> None:
+    """The app lives for the session: a live-stream poller an earlier test started (a stream opened without the
+    savepoint fixture) would otherwise poll through the one connection this test pins, breaking its savepoints."""
+    from equipment.emergency import stream
+    hub = app.extensions.get("sse_hub")
+    thread = hub.thread if hub is not None else None
+    if thread is not None:
+        stream.SHUTDOWN.set()
+        thread.join(10)
+        stream.SHUTDOWN.clear()
 
 
 @pytest.fixture()

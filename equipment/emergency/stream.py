@@ -130,7 +130,7 @@ class Hub:
                 self.ready.set()
                 idle_since = None
                 while not SHUTDOWN.is_set():
-                    if self._idle(idle_since):
+                    if self._idle(idle_since) or session_pinned():  # pinned: see _ensure_poller
                         return
                     idle_since = None if self.streams else (idle_since or time.monotonic())
                     self._publish(self._poll(cursor))
