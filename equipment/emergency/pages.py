@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from equipment.auth.service import require_actor
 from equipment.core.errors import InvalidState
-from equipment.emergency import crews, metrics, public_pages, queries, schemas, service, stream  # noqa: F401
+from equipment.emergency import crews, dispatch, metrics, public_pages, queries, schemas, service, stream  # noqa: F401
 from equipment.emergency.arrival import take_proof
 from equipment.emergency.models import CAUSES
 from equipment.web import i18n
@@ -190,8 +190,10 @@ def stats_page():
     args = schemas.StatsQuery().load({k: v for k, v in request.args.items() if k in ("from", "to", "group") and v})
     args.pop("format", None)
     result = stats.incident_stats(actor=actor, **args)
+    # beside the other-unit share: the regulator's decision that shapes it
     return render_template("emergency/stats.html", r=result, groups=schemas.STATS_GROUPS, causes=CAUSES,
-                           query=request.query_string.decode())
+                           query=request.query_string.decode(), policy=dispatch.current_policy(),
+                           rules_version=service.dispatch_rules()[0])
 
 
 # --- the unit page's incidents panel ----------------------------------------------------------------

@@ -66,6 +66,9 @@ def test_live_dispatch_follows_the_rule_after_a_change(client, f, db):
     day = t0.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
     stats = client.get(f"/api/v1/incidents/stats?from={day}&to={day}", headers=f.token(client, desk_user))
     assert stats.get_json()["total"]["other_unit_share"] == 1.0  # the accepted rescue is another unit's
+    f.session(client, desk_user.id)
+    page = client.get(f"/incidents/stats?from={day}&to={day}").get_data(as_text=True)
+    assert 'id="total-other-unit">100%' in page and "就近派单（不限单位）" in page and "监管规则第 1 版" in page
 
     admin = f.token(client, f.user("admin"))
     assert client.put(f"{URL}/policy", headers=admin, json={"value": "contract"}).status_code == 200

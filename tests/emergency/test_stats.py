@@ -137,3 +137,4 @@ def test_tail_figures_and_rescues_by_another_unit(client, f):
     f.session(client, desk_user.id)
     page = client.get("/incidents/stats?from=2025-04-10&to=2025-04-10").get_data(as_text=True)
     assert 'id="total-p90-arrival">33.3 分钟' in page and 'id="total-other-unit">17%' in page
+    assert "法定顺序：维保单位优先" in page and "默认设置" in page  # the policy behind the share, in words
