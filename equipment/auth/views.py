@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from equipment.auth import schemas, service
 from equipment.core import ratelimit
 from equipment.core.errors import AppError
-from equipment.web import i18n
+from equipment.web import error_text, i18n
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens and users")
 users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
@@ -137,9 +137,8 @@ def password_page():
 
 
 def _say(err: AppError) -> str:
-    """The user's language half of a bilingual "English / 中文" message."""
+    """The error in the page's language (the message catalogue), a password rule's own words first."""
     if err.code == "bad_credentials":
         return i18n.t("auth.bad_credentials")
-    text = next(iter(err.details.get("password") or err.details.get("new_password") or []), err.message)
-    en, _, zh = str(text).partition(" / ")
-    return (en if i18n.lang() == "en" else zh) or en
+    message, details = error_text.localise(err.status, err.message, err.details, lang=i18n.lang())
+    return next(iter(details.get("password") or details.get("new_password") or []), message)

@@ -1,7 +1,7 @@
 """One error hierarchy, mapped once to the JSON envelope {"error": {"code", "message", "details"}}."""
 from __future__ import annotations
 
-from flask import jsonify, make_response, render_template, request
+from flask import current_app, jsonify, make_response, render_template, request
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import HTTPException
 
@@ -80,6 +80,10 @@ def _wants_html() -> bool:
 
 
 def _respond(status: int, code: str, message: str, details=None):
+    # the message catalogue (web/error_text.py) puts texts in the request's language; code and shape stay
+    localise = current_app.extensions.get("error_text")
+    if localise:
+        message, details = localise(status, message, details)
     if _wants_html():
         return render_template("error.html", status=status, code=code, message=message), status
     return envelope(status, code, message, details)

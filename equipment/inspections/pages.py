@@ -13,7 +13,7 @@ from equipment.core.input_guard import large_body
 from equipment.registry import pages as registry_pages
 from equipment.registry import service as registry
 from equipment.inspections import checklists, filling, maintenance, schedule, schemas, service
-from equipment.web import i18n
+from equipment.web import error_text, i18n
 
 bp = Blueprint("inspection_pages", __name__)
 
@@ -125,7 +125,8 @@ def inspect(equipment_id):
         except ValidationError as err:
             errors, status = err.normalized_messages(), 422
         except AppError as err:
-            errors, status = (err.details or {"_": [err.message]}), err.status
+            message, details = error_text.localise(err.status, err.message, err.details, lang=i18n.lang())
+            errors, status = (details or {"_": [message]}), err.status
     return render_template("inspections/inspect.html", unit=unit, errors=errors, form=request.form,
                            error_lines=_error_lines(errors, checklist),
                            conclusions=schedule.CONCLUSIONS.get(unit.family, {}), checklist=checklist,
@@ -156,7 +157,8 @@ def maintain(equipment_id):
                                     lat=request.form.get("lat", type=float), lon=request.form.get("lon", type=float))
             return redirect(f"/maintain/record/{rec.id}")
         except AppError as err:
-            error = err.details or err.message
+            message, details = error_text.localise(err.status, err.message, err.details, lang=i18n.lang())
+            error = details or message
     sets = list(maintenance._item_sets())
     return render_template("inspections/maintain.html", unit=unit, tag=tag, error=error, item_sets=sets,
                            counts={s: len(checklists.maintenance_items(unit.category_code, s)) for s in sets})

@@ -18,6 +18,7 @@ from equipment.core import ratelimit
 from equipment.core.errors import AppError
 from equipment.core.security_headers import ALWAYS, CSP, transport
 from equipment.registry.tags import public_lookup
+from equipment.web import error_text
 from equipment.web.metrics import LATENCY, REQUESTS
 
 PREFIX = "/api/v1/public/"
@@ -55,8 +56,9 @@ class PublicLookup:
             except AppError as err:
                 if err.status not in REASONS:
                     raise
-                return err.status, orjson.dumps(
-                    {"error": {"code": err.code, "message": err.message, "details": err.details}})
+                lang = error_text.header_lang(environ.get("HTTP_ACCEPT_LANGUAGE"))
+                message, details = error_text.localise(err.status, err.message, err.details, lang=lang)
+                return err.status, orjson.dumps({"error": {"code": err.code, "message": message, "details": details}})
 
     @staticmethod
     def _tag(environ) -> str | None:

@@ -1,6 +1,7 @@
 """The message catalogue's shared entries (zh-CN, en): roles, navigation, lists, attribute names, history
 kinds, statuses. Domains merge their own keys into `equipment.web.i18n.TEXT`; everything a page shows goes
 through it, so no raw key or code reaches a Chinese page."""
+from equipment.web import error_texts
 
 ROLES = {
     "role.admin": ("系统管理员", "Administrator"), "role.regulator": ("监管人员", "Regulator"),
@@ -158,4 +159,4 @@ ERRORS = {
 
 
 def all_entries() -> dict:
-    return {**ROLES, **NAV, **HOME, **LIST, **DOSSIER, **ATTRIBUTES, **HISTORY, **STATES, **ERRORS}
+    return {**error_texts.MESSAGES, **error_texts.DETAILS, **ROLES, **NAV, **HOME, **LIST, **DOSSIER, **ATTRIBUTES, **HISTORY, **STATES, **ERRORS}

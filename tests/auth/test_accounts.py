@@ -217,8 +217,8 @@ def test_desk_roles_get_shorter_tokens(client, f, app):
 ])
 def test_weak_passwords_are_refused(client, f, password, problem):
     admin = _bearer(_token(client, f.user("admin").username))
-    resp = client.post("/api/v1/users", headers=admin, json={"username": "zhang.san", "password": password,
-                                                             "role": "regulator"})
+    resp = client.post("/api/v1/users?lang=en", headers=admin,
+                       json={"username": "zhang.san", "password": password, "role": "regulator"})
     assert resp.status_code == 422 and "password" in resp.get_json()["error"]["details"]
     if problem != "too short":  # that one the schema catches first
         assert problem in resp.get_json()["error"]["message"].lower()
