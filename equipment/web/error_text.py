@@ -3,8 +3,8 @@
 Service code keeps raising with English texts ("No such incident") or "English / 中文" pairs; the catalogue
 (web/error_texts.py, merged into i18n.TEXT) holds a key per text. A pair is split and the part in the
 request's language kept; an English text is looked up in the catalogue (variable parts captured by the
-entry's `{name}` placeholders). zh-CN unless the request asks for English (?lang=en, the lang cookie, or an
-Accept-Language that prefers en to zh)."""
+entry's `{name}` placeholders). zh-CN unless the request asks for English (?lang=en, the lang cookie, or, on
+the API, an Accept-Language that prefers en to zh)."""
 from __future__ import annotations
 
 import re
@@ -21,10 +21,14 @@ _PLACEHOLDER = re.compile(r"\{(\w+)(?:@([\w.]+))?\}")
 
 
 def error_lang() -> str:
+    """?lang / the lang cookie; else the API negotiates by Accept-Language, while the pages and their own
+    scripts' requests stay in the page's language (zh-CN unless switched), whatever the browser's locale."""
     wanted = request.args.get("lang") or request.cookies.get("lang")
     if wanted:
         return "en" if wanted.startswith("en") else "zh"
-    return header_lang(request.headers.get("Accept-Language"))
+    if request.path.startswith("/api/"):
+        return header_lang(request.headers.get("Accept-Language"))
+    return "zh"
 
 
 def header_lang(accept_language: str | None) -> str:

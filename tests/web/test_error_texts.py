@@ -101,10 +101,17 @@ def test_the_api_answers_in_the_requests_language(client, f, headers, query, exp
 
 def test_pages_and_the_public_fast_path_in_chinese(client, f):
     f.session(client, f.user("admin").id)
-    page = client.get("/units/987654", headers={"Accept": "text/html"})
+    # a page follows the page's language (zh-CN unless switched), not the browser's locale
+    page = client.get("/units/987654", headers={"Accept": "text/html", "Accept-Language": "en-US"})
     assert page.status_code == 404 and "未找到" in page.get_data(as_text=True)
     assert "No such" not in page.get_data(as_text=True)
+    script = client.get(f"/units/{f.elevator().id}?tab=nope",
+                        headers={"Accept": "application/json", "Accept-Language": "en"})
+    assert script.status_code == 422 and script.get_json()["error"]["message"] == "查询参数有误"
     tag = client.get("/api/v1/public/NOSUCHTAG0000000")
     assert tag.status_code == 404 and tag.get_json()["error"]["message"] == "未找到该标签"
     english = client.get("/api/v1/public/NOSUCHTAG0000000", headers={"Accept-Language": "en"})
     assert english.get_json()["error"]["message"] == "Unknown tag"
+    # last: ?lang=en leaves the lang cookie on this client
+    assert client.get("/units/987654?lang=en", headers={"Accept": "application/json"}).get_json()[
+        "error"]["message"] == "No such equipment"
