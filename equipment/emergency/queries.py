@@ -15,8 +15,9 @@ from equipment.extensions import db
 DESK = ("admin", "regulator", "dispatcher")
 
 
-def scope(stmt, actor: Actor):
-    """Desk roles see every incident; a crew only its own jobs; others the incidents of units they see."""
+def scope(stmt, actor: Actor, *, also=None):
+    """Desk roles see every incident; a crew only its own jobs; others the incidents of units they see
+    (`also`: a select of further unit ids, an inspector's agency links)."""
     from equipment.registry import service as registry
     if actor.role in DESK:
         return stmt
@@ -26,7 +27,7 @@ def scope(stmt, actor: Actor):
             return stmt.where(False)
         own_job = exists().where(Dispatch.incident_id == Incident.id, Dispatch.crew_id == crew.id)
         return stmt.where(own_job | _own_fault(crew))
-    return stmt.where(registry.scope(actor, Incident.equipment_id))
+    return stmt.where(registry.scope(actor, Incident.equipment_id, also=also))
 
 
 def _own_fault(crew: CrewMember):
@@ -35,8 +36,8 @@ def _own_fault(crew: CrewMember):
 
 
 def list_incidents(*, actor: Actor, equipment_id: int | None = None, status: str | None = None,
-                   kind: str | None = None, page: int = 1, per_page: int = 50) -> dict:
-    stmt = scope(select(Incident), actor).order_by(Incident.reported_at.desc(), Incident.id.desc())
+                   kind: str | None = None, page: int = 1, per_page: int = 50, also=None) -> dict:
+    stmt = scope(select(Incident), actor, also=also).order_by(Incident.reported_at.desc(), Incident.id.desc())
     if equipment_id is not None:
         stmt = stmt.where(Incident.equipment_id == equipment_id)
     if kind is not None:

@@ -177,8 +177,9 @@ def _impossible_travel(rec: MaintenanceRecord, cfg: dict) -> bool:
 
 
 def list_records(*, actor: Actor, equipment_id: int | None = None, flagged: bool | None = None,
-                 page: int = 1, per_page: int = 50) -> dict:
-    stmt = (select(MaintenanceRecord).where(registry.scope(actor, MaintenanceRecord.equipment_id))
+                 page: int = 1, per_page: int = 50, also=None) -> dict:
+    """`also`: a select of further unit ids the caller may see (the dossier's agency links)."""
+    stmt = (select(MaintenanceRecord).where(registry.scope(actor, MaintenanceRecord.equipment_id, also=also))
             .order_by(MaintenanceRecord.started_at.desc()))
     if equipment_id:
         stmt = stmt.where(MaintenanceRecord.equipment_id == equipment_id)

@@ -48,6 +48,12 @@ def _links(actor: Actor):
     return agency_unit_ids(actor) if actor.role == "inspector" and actor.org_id is not None else None
 
 
+def linked_units(actor: Actor):
+    """A select of the unit ids an inspector sees through agency/spot-check links (None for other roles):
+    another domain's per-unit lists take it as `also=` so the dossier's tabs see what its header sees."""
+    return _links(actor)
+
+
 def visible_clause(actor: Actor):
     """Registry visibility (a clause on the registry's units), widened for inspectors by their agency links."""
     return registry.visible_clause(actor, also=_links(actor))

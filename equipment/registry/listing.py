@@ -21,8 +21,10 @@ from equipment.core.errors import Invalid
 from equipment.core.geo import lat_lon
 from equipment.extensions import db
 from equipment.registry.models import Category, Equipment, Organization
+from equipment.registry.tags import status_shown
 
 CODES = ("device_code", "registration_code", "rescue_code", "cylinder_code", "use_certificate_no")
+SPOKEN_CODES = ("rescue_code", "device_code", "registration_code", "cylinder_code", "use_certificate_no")  # map labels
 SORTS = ("id", "next_due", "address", "status")
 SORT_COLUMNS = ("id", "next_inspection_due", "address", "status")
 
@@ -51,7 +53,12 @@ def filter_clauses(*, q=None, category=None, status=None, district=None, mainten
                    or_(*codes, Equipment.address.contains(q, autoescape=True)))
     if category:  # a catalogue code (3110) or a family (elevator): one indexed equality either way
         out.append(Equipment.category_code == category if category.isdigit() else Equipment.family == category)
-    if status:
+    if status in ("overdue", "in_service"):  # as shown: in service past its due date counts as overdue
+        late = and_(Equipment.status == "in_service", Equipment.next_inspection_due < _today())
+        out.append(or_(Equipment.status == "overdue", late) if status == "overdue" else
+                   and_(Equipment.status == "in_service", or_(Equipment.next_inspection_due.is_(None),
+                                                              Equipment.next_inspection_due >= _today())))
+    elif status:
         out.append(Equipment.status == status)
     if district:
         out.append(_district(district))
@@ -100,9 +107,10 @@ def _page_ids(scope, where: list, sort: str, limit: int, offset: int):
     return stmt.limit(limit).offset(offset).subquery("page")
 
 
-def _as_dict(row) -> dict:
+def _as_dict(row, today: dt.date) -> dict:
     out = dict(row._mapping)
     out["location"] = lat_lon(out.pop("location")) if row.location is not None else None
+    out["status"] = status_shown(row.status, row.next_inspection_due, today)  # overdue before the nightly job
     return out
 
 
@@ -116,21 +124,24 @@ def list_units(*, scope, where: list, sort: str = "id", page: int = 1, per_page:
     total = db.session.scalar(select(func.count(Equipment.id)).where(scope, *where))
     ids = _page_ids(scope, where, sort, per_page, (page - 1) * per_page)
     rows = db.session.execute(_display(ids, sort)).all()
-    return {"items": [_as_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page,
+    return {"items": [_as_dict(r, _today()) for r in rows], "total": total, "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(total / per_page))}
 
 
 def iter_units(*, scope, where: list, sort: str = "id", limit: int = 100_000):
     """Every matching row for an export, streamed in batches."""
-    ids = _page_ids(scope, where, sort, limit, 0)
+    ids, today = _page_ids(scope, where, sort, limit, 0), _today()
     for row in db.session.execute(_display(ids, sort).execution_options(yield_per=1000)):
-        yield _as_dict(row)
+        yield _as_dict(row, today)
 
 
 def map_points(*, scope, where: list, limit: int = 2000) -> list[dict]:
-    stmt = (select(Equipment.id, Equipment.status, Equipment.address, Equipment.location)
+    stmt = (select(Equipment.id, Equipment.status, Equipment.next_inspection_due, Equipment.address,
+                   Equipment.location, *(getattr(Equipment, k) for k in CODES))
             .where(scope, *where, Equipment.location.is_not(None)).order_by(Equipment.id).limit(limit))
-    return [{"id": r.id, "status": r.status, "address": r.address, **(lat_lon(r.location) or {})}
+    today = _today()
+    return [{"id": r.id, "status": status_shown(r.status, r.next_inspection_due, today), "address": r.address,
+             "code": next((getattr(r, k) for k in SPOKEN_CODES if getattr(r, k)), None), **(lat_lon(r.location) or {})}
             for r in db.session.execute(stmt)]
 
 

@@ -76,9 +76,12 @@ def today_local() -> dt.date:
 
 def effective_status(unit: Equipment) -> str:
     """Overdue shows the moment the due date passes, before the daily refresh job runs."""
-    if unit.status == "in_service" and unit.next_inspection_due and unit.next_inspection_due < today_local():
-        return "overdue"
-    return unit.status
+    return status_shown(unit.status, unit.next_inspection_due, today_local())
+
+
+def status_shown(status: str, next_due: dt.date | None, today: dt.date) -> str:
+    """effective_status for a row of a list (the same rule on the dossier, the public page and /units)."""
+    return "overdue" if status == "in_service" and next_due and next_due < today else status
 
 
 PUBLIC_COLUMNS = ("family", "device_code", "registration_code", "rescue_code", "cylinder_code", "address",

@@ -133,8 +133,9 @@ def clear(*, actor: Actor, alarm_id: int, reason: str) -> Alarm:
 
 
 def list_alarms(*, actor: Actor, equipment_id: int | None = None, status: str | None = None,
-                code: str | None = None, page: int = 1, per_page: int = 50) -> dict:
-    stmt = (select(Alarm).where(registry.scope(actor, Alarm.equipment_id))
+                code: str | None = None, page: int = 1, per_page: int = 50, also=None) -> dict:
+    """`also`: a select of further unit ids the caller may see (the dossier's agency links)."""
+    stmt = (select(Alarm).where(registry.scope(actor, Alarm.equipment_id, also=also))
             .order_by(Alarm.last_seen.desc(), Alarm.id.desc()))
     if equipment_id is not None:
         stmt = stmt.where(Alarm.equipment_id == equipment_id)

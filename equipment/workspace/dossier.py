@@ -55,12 +55,17 @@ def _tab_inspections(actor, unit):
     return {"items": page["items"], "defects": {i.id: inspections.defects_of(i.id) for i in page["items"]}}
 
 
+# The tabs below read other domains' lists, scoped by organisation; an inspector linked by agency or spot
+# check sees the unit's header (inspections.get_unit), so the same links widen each tab.
+
 def _tab_maintenance(actor, unit):
-    return inspections.list_maintenance(actor=actor, equipment_id=unit.id, per_page=100)
+    return inspections.list_maintenance(actor=actor, equipment_id=unit.id, per_page=100,
+                                        also=inspections.linked_units(actor))
 
 
 def _tab_alarms(actor, unit):
-    return {**telemetry.list_alarms(actor=actor, equipment_id=unit.id, per_page=100),
+    return {**telemetry.list_alarms(actor=actor, equipment_id=unit.id, per_page=100,
+                                    also=inspections.linked_units(actor)),
             "rights": telemetry.alarm_rights(actor)}
 
 
@@ -72,7 +77,8 @@ def _tab_telemetry(actor, unit):
 
 
 def _tab_incidents(actor, unit):
-    return emergency.list_incidents(actor=actor, equipment_id=unit.id, status="all", per_page=100)
+    return emergency.list_incidents(actor=actor, equipment_id=unit.id, status="all", per_page=100,
+                                    also=inspections.linked_units(actor))
 
 
 def _tab_components(actor, unit):

@@ -50,7 +50,8 @@ def units_map():
     args = load(schemas.UnitsQuery)
     points = registry.map_points(scope=scope_for(actor), where=_where(args), limit=MAP_LIMIT)
     return {"items": [{"id": p["id"], "level": i18n.t(f"status.{p['status']}"), "status": p["status"],
-                       "address": p["address"], "location": {"lat": p["lat"], "lon": p["lon"]}} for p in points]}
+                       "code": p["code"], "address": p["address"], "location": {"lat": p["lat"], "lon": p["lon"]}}
+                      for p in points]}
 
 
 def _columns() -> list[tuple[str, object]]:

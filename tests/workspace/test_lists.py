@@ -119,6 +119,46 @@ def test_the_inspector_linked_by_agency_opens_the_dossier(client, f):
     assert _rows(client.get("/units").get_data(as_text=True)) == 2  # the agency's two lifts
 
 
+def test_the_agency_inspector_sees_every_tab_an_unlinked_one_gets_404(client, f):
+    """The tabs read other domains' lists (scoped by organisation): the agency links widen each one."""
+    w = build(f)
+    _login(client, w["users"]["inspector"].id)
+    tab = {name: client.get(f"/units/{w['unit']}?tab={name}") for name in ("maintenance", "alarms", "incidents")}
+    assert all(resp.status_code == 200 for resp in tab.values())
+    assert "半月" in tab["maintenance"].get_data(as_text=True)  # the crew's half-monthly record
+    from equipment.telemetry.codes import CODES
+    assert CODES["02"].zh in tab["alarms"].get_data(as_text=True)  # the unit's alarm, its code in words
+    assert 'data-label="#">#' + str(w["incident"]) in tab["incidents"].get_data(as_text=True)
+    for resp in tab.values():
+        assert "没有符合条件的记录" not in resp.get_data(as_text=True)
+    other = f.user("inspector", f.org("inspection_agency", name="另一家检验机构"))
+    _login(client, other.id)
+    for name in ("overview", "maintenance", "alarms", "incidents"):
+        assert client.get(f"/units/{w['unit']}?tab={name}").status_code == 404, name
+
+
+def test_units_show_the_effective_status_before_the_nightly_refresh(client, f, db):
+    """Stored in_service, due yesterday: /units, its filter, its map and its export say 超期未检, as the dossier."""
+    import datetime as dt
+    import re
+    from equipment.registry.models import Equipment
+    w = build(f)
+    late = f.elevator(address="福州市鼓楼区过期路1号")
+    row = db.session.get(Equipment, late.id)
+    row.status, row.next_inspection_due = "in_service", dt.date.today() - dt.timedelta(days=2)
+    db.session.commit()
+    _login(client, w["users"]["regulator"].id)
+    html = client.get(f"/units?q={row.rescue_code}").get_data(as_text=True)
+    cell = re.search(r'data-label="状态"><span class="status (\w+)" data-status="(\w+)">([^<]+)<', html)
+    assert cell.groups() == ("overdue", "overdue", "超期未检")
+    assert f'data-unit="{late.id}"' in client.get("/units?status=overdue").get_data(as_text=True)
+    assert f'data-unit="{late.id}"' not in client.get("/units?status=in_service").get_data(as_text=True)
+    points = {p["id"]: p for p in client.get("/units/map.json").get_json()["items"]}
+    assert points[late.id]["status"] == "overdue" and points[late.id]["level"] == "超期未检"
+    dossier = client.get(f"/units/{late.id}").get_data(as_text=True)
+    assert 'data-status="overdue"' in dossier
+
+
 def test_dossier_speaks_chinese_and_shows_times_in_shanghai(client, f, db):
     import datetime as dt
     from equipment.registry.models import HistoryEvent
