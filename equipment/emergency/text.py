@@ -166,6 +166,7 @@ TEXT = {
     "confirm.verify": ("确认事件 #{id} 属实？核实后按完整流程派单，超时通知119。",
                        "Confirm incident #{id}? The full ladder applies from now, 119 when overdue."),
     "em.verify_method": ("核实方式", "Confirmed by"),
+    "em.failed": ("操作失败", "Action failed"), "em.retry": ("网络异常，请重试", "Network problem, try again"),
     "family.boiler": ("锅炉", "Boiler"),
     "family.lifting_machinery": ("起重机械", "Lifting machinery"),
     "family.field_vehicle": ("场（厂）内专用机动车辆", "Field vehicle"),

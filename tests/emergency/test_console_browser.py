@@ -47,7 +47,8 @@ def _seed(application):
         desk = dispatcher(f)
         db.session.commit()
         out = {"unit": unit.id, "other": other.id, "desk": desk.username, "first": first.id, "second": second.id,
-               "second_user": second_user.username, "first_name": first.name, "second_name": second.name}
+               "second_user": second_user.username, "first_name": first.name, "second_name": second.name,
+               "rescue_code": unit.rescue_code}
         db.session.remove()
         return out
 
@@ -91,6 +92,8 @@ def test_console_live_dispatch_and_crew_page(live_app):
         expect(row.locator(".timer")).to_have_count(2)
         expect(row).to_contain_text(s["first_name"])
         expect(row).to_contain_text("终端报困人")  # the sensor's reason code in words, never "event_11"
+        # the map labels the incident with its 96333 code (what the caller reads out), not a database id
+        expect(console.locator(f'#map .marker.incident[data-incident="{incident_id}"]')).to_have_text(s["rescue_code"])
 
         # 改派: withdrawing the first crew's offer asks first (no silent reassignment), then offers the next
         row.locator("button[data-action=dispatch]").click()

@@ -129,3 +129,23 @@ def test_crew_cards_no_preselected_cause_and_time_to_arrive(client, f):
     assert select.count("selected") == 1
     r = client.post(f"/crew/jobs/{inc.id}/close", data={"csrf_token": TOKEN}, headers={"Accept": "application/json"})
     assert r.status_code == 422  # no cause chosen: nothing closed
+
+
+def test_page_scripts_take_their_words_from_the_page(client, f):
+    """console.js / crew.js / map.js hold no Chinese of their own: ?lang=en gives English to the scripts too."""
+    import pathlib
+    static = pathlib.Path(__file__).resolve().parents[2] / "equipment/web/static/emergency"
+    for name in ("console.js", "crew.js", "map.js"):
+        code = re.sub(r"/\*.*?\*/|//[^\n]*", "", (static / name).read_text(), flags=re.S)  # comments may
+        assert not re.search(r"[\u4e00-\u9fff]", code), name
+    maint, team, _ = world(f, crews_near=1)
+    _as(client, dispatcher(f))
+    import json
+
+    def words(lang):
+        html = client.get(f"/console?lang={lang}").get_data(as_text=True)
+        return json.loads(re.search(r'<script id="i18n" type="application/json">(.*?)</script>', html, re.S)[1])
+    assert words("en")["failed"] == "Action failed" and words("zh")["failed"] == "操作失败"
+    _as(client, team[0][0])
+    assert 'data-retry="Network problem, try again"' in client.get("/crew?lang=en").get_data(as_text=True)
+    assert 'data-retry="网络异常，请重试"' in client.get("/crew?lang=zh").get_data(as_text=True)

@@ -258,7 +258,7 @@
 
   function act(id, action, body) {
     post("/console/incidents/" + id + "/" + action, body).then(function (inc) { upsert(inc, false); })
-      .catch(function (err) { window.alert((err.error && err.error.message) || "操作失败"); });
+      .catch(function (err) { window.alert((err.error && err.error.message) || T.failed); });
   }
 
   document.getElementById("new-incident").addEventListener("submit", function (ev) {
@@ -266,7 +266,7 @@
     var f = ev.target, body = {}, msg = document.getElementById("form-msg");
     ["rescue_code", "caller_phone", "reason"].forEach(function (k) { if (f[k].value) body[k] = f[k].value; });
     post("/console/incidents", body).then(function (inc) { msg.textContent = ""; f.reset(); upsert(inc, false); select(inc.id); })
-      .catch(function (err) { msg.textContent = (err.error && err.error.message) || "操作失败"; });
+      .catch(function (err) { msg.textContent = (err.error && err.error.message) || T.failed; });
   });
 
   function loadCrews() {

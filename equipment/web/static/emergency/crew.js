@@ -10,7 +10,7 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ lat: lat, lon: lon, accuracy_m: acc }) })
       .then(function (r) { return r.json(); })
-      .then(function (j) { msg.textContent = j.position_at ? new Date(j.position_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" }) : ""; });
+      .then(function (j) { msg.textContent = j.position_at ? new Date(j.position_at).toLocaleString(document.documentElement.lang || "zh-CN", { hour12: false, timeZone: "Asia/Shanghai" }) : ""; });
   }
 
   function report() {
@@ -116,7 +116,7 @@
       .catch(function (err) {
         form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
         var details = err && err.error && err.error.details && err.error.details.arrival;
-        if (out) out.textContent = (details && details[0]) || (err && err.error && err.error.message) || "网络异常，请重试";
+        if (out) out.textContent = (details && details[0]) || (err && err.error && err.error.message) || jobs.dataset.retry;
       });
   }
 

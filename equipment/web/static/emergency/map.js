@@ -64,7 +64,13 @@
     this.last = [incidents, crews, selected];
     var el = this.el, w = el.clientWidth || 400, h = el.clientHeight || 300;
     var pts = [];
-    incidents.forEach(function (i) { if (i.location) pts.push({ lat: i.location.lat, lon: i.location.lon, kind: "incident", id: i.id, level: i.level }); });
+    incidents.forEach(function (i) {
+      if (!i.location) return;
+      /* what a dispatcher says on the phone: the 96333 code, else another code; the address on hover */
+      var code = i.rescue_code || i.code || i.device_code || i.registration_code || "";
+      pts.push({ lat: i.location.lat, lon: i.location.lon, kind: "incident", id: i.id, code: code,
+                 address: i.unit_address || i.address || "" });
+    });
     crews.forEach(function (c) { if (c.location) pts.push({ lat: c.location.lat, lon: c.location.lon, kind: "crew", id: c.id, name: c.name }); });
     el.textContent = "";
     var city = (this.outlines || []).filter(function (f) { return f.properties.center; }).map(function (f) {
@@ -88,8 +94,14 @@
       if (x < -10 || y < -10 || x > w + 10 || y > h + 10) return;
       m.className = "marker " + p.kind + (p.kind === "incident" && p.id === selected ? " selected" : "");
       m.style.left = x + "px"; m.style.top = y + "px";
-      m.title = p.kind === "incident" ? "#" + p.id + " L" + p.level : (p.name || "crew " + p.id);
-      if (p.kind === "incident") { m.textContent = p.id; m.dataset.incident = p.id; }
+      if (p.kind === "incident") {
+        m.textContent = p.code || "#" + p.id; m.dataset.incident = p.id;
+        m.title = [p.code, p.address].filter(Boolean).join(" · ") || "#" + p.id;
+      } else {  /* the crew's name beside its dot */
+        var name = document.createElement("span");
+        name.className = "name"; name.textContent = p.name || ""; m.appendChild(name);
+        m.title = p.name || "";
+      }
       el.appendChild(m);
     });
   };
