@@ -1,22 +1,21 @@
 """Each role in real headless Chromium: log in, reach its work from the home page, complete one task.
 Phone viewport for crew, inspector and the public; desktop for dispatcher, regulator and owner. Each role's
-main page is written to docs/screenshots/ (committed, looked at). One browser for the module, PostgreSQL."""
+main page is written to $EQUIPMENT_SCREENSHOTS (a temp dir by default; tests/support/shots.py says how to
+refresh the committed set in docs/screenshots/). One browser for the module, PostgreSQL."""
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.factories import PASSWORD
 from tests.support.live import LiveServer, launch_chromium
+from tests.support.shots import shots_dir
 from tests.workspace.world import build
 
 pytestmark = pytest.mark.slow
-SHOTS = Path(os.environ.get("EQUIPMENT_ROLE_SCREENSHOTS", Path(__file__).resolve().parents[2] / "docs/screenshots"))
+SHOTS = shots_dir()
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 
