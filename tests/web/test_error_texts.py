@@ -33,10 +33,12 @@ def _raised_texts():
     """(where, text, is_detail) for every literal message and detail text raised in equipment/."""
     for path in sorted(ROOT.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ERRORS):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and (node.func.id in ERRORS or node.func.id == "get_or_404")):
                 continue
             where = f"{path.relative_to(ROOT.parent)}:{node.lineno}"
-            message = _literal(node.args[0]) if node.args else None
+            at = 2 if node.func.id == "get_or_404" else 0  # get_or_404(model, ident, message)
+            message = _literal(node.args[at]) if len(node.args) > at else None
             if message is not None:
                 yield where, message, False
             for kw in node.keywords:
