@@ -41,7 +41,7 @@ def register_proxy(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from equipment.core import audit, db as core_db, errors
     from equipment.extensions import api, db, migrate
-    from equipment.web import i18n
+    from equipment.web import error_text, i18n
     import equipment.models  # noqa: F401  every domain's tables on the metadata
 
     db.init_app(app)
@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     errors.init_app(app)  # after the Api, so our envelope wins over flask-smorest's
     i18n.init_app(app)
+    error_text.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:

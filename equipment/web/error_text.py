@@ -14,7 +14,7 @@ from flask import request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from equipment.web import error_texts
+from equipment.web import error_texts, i18n
 
 _CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 _PLACEHOLDER = re.compile(r"\{(\w+)(?:@([\w.]+))?\}")
@@ -60,9 +60,7 @@ def _index():
 
 
 def _fill(template: str, values: dict) -> str:
-    from equipment.web.i18n import tr
-
-    return _PLACEHOLDER.sub(lambda m: tr(m[2], values[m[1]]) if m[2] else values[m[1]], template)
+    return _PLACEHOLDER.sub(lambda m: i18n.tr(m[2], values[m[1]]) if m[2] else values[m[1]], template)
 
 
 def _lookup(text: str, lang: str) -> str | None:
@@ -102,11 +100,14 @@ def _details(value, lang: str):
 def localise(status: int, message: str, details, *, lang: str | None = None) -> tuple[str, dict]:
     """The message and field texts in the request's language; a text the catalogue lacks falls back to
     the status's generic words (404 未找到...) so a Chinese page never shows English only."""
-    from equipment.web.i18n import TEXT
-
     lang = lang or error_lang()
     text = text_in(message or "", lang)
     if text is None:
-        zh, en = TEXT.get(f"error.{status}", TEXT["error.400"])
+        zh, en = i18n.TEXT.get(f"error.{status}", i18n.TEXT["error.400"])
         text = zh if lang == "zh" else (message or en)
     return text, _details(details or {}, lang)
+
+
+def init_app(app) -> None:
+    """core.errors renders every error through this (core cannot import web)."""
+    app.extensions["error_text"] = localise

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request
 
 from equipment.core.regions import region_label
-from equipment.web import error_text, messages
+from equipment.web import messages
 
 TEXT = {
     "status.registered": ("已登记", "Registered"),
@@ -121,7 +121,6 @@ def local_time(value) -> str:
 
 
 def init_app(app) -> None:
-    app.extensions["error_text"] = error_text.localise
     app.jinja_env.globals.update(t=t, tr=tr, tr_lead=tr_lead, lang=lang, text_group=group)
     app.jinja_env.filters.update(local_time=local_time, local_date=local_date, district=region_label)
 
