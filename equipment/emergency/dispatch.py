@@ -38,14 +38,14 @@ def tried_crews(incident_id: int) -> set[int]:
 
 
 def current_policy() -> choice.Policy:
-    """The live policy: the rules table's (a regulator's decision, validated when set), else the app setting
-    (a bad value was refused at start-up); the numbers (level-2 time, parallel, radius) are app settings."""
+    """The live policy and escalation numbers: the rules table's (a regulator's decision, validated when set),
+    else the app settings (a bad value was refused at start-up)."""
     from flask import current_app
 
     from equipment.emergency import rules
     version, stored = rules.current()
     try:
-        return choice.policy_from_settings(current_app.config, stored["policy"])
+        return choice.policy_from_settings(rules.settings(stored))
     except ValueError:  # validated when set; a policy a later release dropped must not stop dispatch
         log.error("dispatch rules version %s: unknown policy %r, using the app setting", version, stored["policy"])
         return choice.policy_from_settings(current_app.config)

@@ -208,7 +208,8 @@ class StatsQuery(Schema):
 
 class DispatchRuleIn(Strict):
     value = fields.String(required=True, validate=validate.Length(min=1, max=40),
-                          metadata={"description": "contract | ladder | eta(SLACK_MIN) | pool"})
+                          metadata={"description": "policy: contract | ladder | eta(SLACK_MIN) | pool; "
+                                                   "level2_after_s: 60-1800; parallel: 1-5; level2_radius_m: 500-50000"})
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 

@@ -149,5 +149,6 @@ def dispatch_rule_versions():
 @rules_api.arguments(schemas.DispatchRuleIn)
 @rules_api.response(200, schemas.DispatchRulesOut)
 def edit_dispatch_rule(body, key):
-    """Set one entry (`policy`: contract | ladder | eta(SLACK_MIN) | pool); regulator or admin; audited."""
+    """Set one entry (`policy`: contract | ladder | eta(SLACK_MIN) | pool; `level2_after_s`, `parallel`,
+    `level2_radius_m`: the escalation numbers); regulator or admin; audited."""
     return service.set_dispatch_rule(actor=require_actor(*service.RULE_ROLES), key=key, **body)

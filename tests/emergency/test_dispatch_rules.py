@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 from equipment.core.audit import AuditLog
 from equipment.core.models import utcnow
 from equipment.emergency import dispatch, service
-from equipment.emergency.models import DispatchRuleSet
+from equipment.emergency.models import Dispatch, DispatchRuleSet
 from tests.emergency.helpers import UNIT_LAT, UNIT_LON, crew, dispatcher, world
 
 S = dt.timedelta(seconds=1)
 URL = "/api/v1/dispatch-rules"
+DEFAULTS = {"policy": "ladder", "level2_after_s": 300.0, "parallel": 1, "level2_radius_m": 10_000.0}
 
 
 def _written(db) -> tuple[int, int]:
@@ -24,7 +25,7 @@ def _written(db) -> tuple[int, int]:
 def test_default_is_the_app_setting_and_only_the_regulator_changes_it(client, f, db):
     assert dispatch.current_policy().name == "ladder"  # nothing stored: the app setting, the legal ladder
     desk = f.token(client, dispatcher(f))
-    assert client.get(URL, headers=desk).get_json() == {"version": 0, "rules": {"policy": "ladder"}}
+    assert client.get(URL, headers=desk).get_json() == {"version": 0, "rules": DEFAULTS}
     for who in (desk, f.token(client, f.user("crew", f.org("maintenance_unit")))):
         resp = client.put(f"{URL}/policy", headers=who, json={"value": "pool"})
         assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
@@ -54,7 +55,7 @@ def test_live_dispatch_follows_the_rule_after_a_change(client, f, db):
     resp = client.put(f"{URL}/policy", headers=f.token(client, regulator),
                       json={"value": " pool ", "note": "监管决定：就近派单"})
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json()["version"] == 1 and resp.get_json()["rules"] == {"policy": "pool"}
+    assert resp.get_json()["version"] == 1 and resp.get_json()["rules"] == {**DEFAULTS, "policy": "pool"}
     audit = db.session.scalars(select(AuditLog).where(AuditLog.entity == "dispatch_rule_sets")).all()
     assert [(a.action, a.actor_name) for a in audit] == [("insert", regulator.username)]
     assert dispatch.current_policy().name == "pool"
@@ -114,3 +115,32 @@ def test_a_committed_change_reaches_another_process(committed_app):
         with other.app_context():
             ext_db.engine.dispose()
         dispose_read_engines(other)
+
+
+def test_the_escalation_numbers_are_rules_too(client, f, db):
+    """When level 2 opens and how many crews of other units it asks at once: the regulator's numbers, bounded,
+    read by the next escalation run."""
+    from equipment.emergency import jobs
+    regulator = f.token(client, f.user("regulator"))
+    for key, bad in (("level2_after_s", "30"), ("level2_after_s", "nan"), ("level2_after_s", "soon"),
+                     ("parallel", "0"), ("parallel", "2.5"), ("parallel", "9"), ("level2_radius_m", "100")):
+        resp = client.put(f"{URL}/{key}", headers=regulator, json={"value": bad})
+        assert resp.status_code == 422 and "value" in resp.get_json()["error"]["details"], (key, bad)
+    assert _written(db) == (0, 0)
+    for key, value in (("level2_after_s", "120"), ("parallel", "2")):
+        assert client.put(f"{URL}/{key}", headers=regulator, json={"value": value}).status_code == 200
+    policy = dispatch.current_policy()
+    assert (policy.name, policy.level2_after_s, policy.parallel) == ("ladder", 120.0, 2)
+
+    _, [(_, own)], unit = world(f)
+    others = [crew(f, f.org("maintenance_unit"), lat=UNIT_LAT + 0.001 * (i + 1), lon=UNIT_LON)[1] for i in range(3)]
+    t0 = utcnow()
+    incident, _ = service.open_incident(equipment_id=unit.id, source="sensor", at=t0)
+    assert incident.crew_id == own.id and incident.level == 1
+    jobs.escalate(now=t0 + 100 * S)
+    assert incident.level == 1  # before the regulator's 120 s
+    jobs.escalate(now=t0 + 121 * S)
+    assert incident.level == 2
+    offered = {o.crew_id for o in db.session.scalars(select(Dispatch).where(Dispatch.incident_id == incident.id,
+                                                                            Dispatch.level == 2))}
+    assert offered == {others[0].id, others[1].id}  # the two nearest of other units, at once
