@@ -195,6 +195,7 @@ DETAILS = {
     "err.d.unknown_filter": ("未知筛选条件", "unknown filter"),
     "err.d.file_max": ("文件不能超过 {n} MB", "at most {n} MB per file"),
     "err.d.policy_name": ("派单策略名称，例如 ladder 或 eta(10)", "a policy name, e.g. ladder or eta(10)"),
+    "err.d.number_range": ("须为 {low} 到 {high} 之间的数", "{kind} from {low} to {high}"),
     "err.d.recent": ("须在近一年内，且不晚于现在", "within the last year, not in the future"),
     "err.d.not_at_unit": ("您不在设备现场：请扫描设备上的二维码", "you are not at the unit: scan its tag on site"),
     "err.d.scan_or_share": ("请扫描设备上的二维码，或开启定位后在设备附近确认到场",
