@@ -1,4 +1,9 @@
-"""Special-equipment traceability and emergency platform."""
+"""Special-equipment traceability and emergency platform.
+
+create_app and its helpers import the app's pieces inside the functions, on purpose: every
+`import equipment.<anything>` runs this file first, so module-level imports here would load every domain for
+any import (and equipment.cli, which imports create_app, would import itself in a circle).
+"""
 from __future__ import annotations
 
 from flask import Flask

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 from flask.cli import FlaskGroup
+from equipment import create_app, demo, jobs_runtime, serve
 
 
 def _create_app():
-    from equipment import create_app
     return create_app()
 
 
@@ -18,7 +18,6 @@ def main():
 
 def register(app) -> None:
     """Attach the process commands to the app (so `flask --app wsgi` sees them too)."""
-    from equipment import demo, jobs_runtime, serve
     for group in (*serve.serve_commands(), *jobs_runtime.commands(), *demo.commands()):
         if group.name not in app.cli.commands:
             app.cli.add_command(group)

@@ -9,9 +9,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from equipment.auth import service as auth
+from equipment.auth.models import User
 from equipment.core.actor import SYSTEM, acting_as
 from equipment.core.db import atomic
 from equipment.core.domain import domains_of
+from equipment.core.logs import configure as configure_logs
+from equipment.extensions import db
+from equipment.registry import identifiers, service
+from equipment.serve import default_public_url, run_web, start_background
 
 log = logging.getLogger("equipment.demo")
 DISTRICTS = {"350102": ("鼓楼区", 26.082, 119.296), "350103": ("台江区", 26.058, 119.314),
@@ -25,7 +31,6 @@ USERS = [("admin", "admin", None), ("regulator", "regulator", None), ("dispatche
 
 
 def _orgs():
-    from equipment.registry import identifiers, service
     spec = [("centre", "emergency_centre", "福州市96333电梯应急处置中心", "0591-96333"),
             ("agency", "inspection_agency", "福州市特种设备检验研究院", "0591-87654321"),
             ("maker", "maker", "闽江电梯制造有限公司", "0591-22334455"),
@@ -43,7 +48,6 @@ def _orgs():
 
 
 def _elevators(orgs, count, rng):
-    from equipment.registry import service
     units = []
     for i in range(count):
         district, (dname, lat, lon) = rng.choice(list(DISTRICTS.items()))
@@ -62,7 +66,6 @@ def _elevators(orgs, count, rng):
 
 
 def _cylinders(orgs, count, rng):
-    from equipment.registry import service
     for i in range(count):
         service.create_equipment(
             actor=SYSTEM, category="2300", cylinder_code=f"FZLPG{i:08d}", address="福州市仓山区华润燃气充装站",
@@ -72,17 +75,14 @@ def _cylinders(orgs, count, rng):
 
 
 def _users(orgs):
-    from equipment.auth import service
     for name, role, org_key in USERS:
-        service.create_user(username=name, role=role, password=DEMO_PASSWORD,
-                            org_id=orgs[org_key].id if org_key else None)
+        auth.create_user(username=name, role=role, password=DEMO_PASSWORD,
+                         org_id=orgs[org_key].id if org_key else None)
 
 
 @atomic  # one transaction: a failed seed leaves nothing behind, so the next run seeds again
 def seed(*, elevators: int = 200, cylinders: int = 50, seed_value: int = 96333) -> bool:
     """Idempotent: returns False when the demo city already exists."""
-    from equipment.auth.models import User
-    from equipment.extensions import db
     if db.session.scalar(select(User.id).where(User.username == "admin")):
         return False
     rng = random.Random(seed_value)
@@ -107,8 +107,6 @@ def seed(*, elevators: int = 200, cylinders: int = 50, seed_value: int = 96333) 
 def demo(host, port, elevators, seed_only, no_simulator):
     """Seed a demo city and run web + consumer + jobs + simulator / 演示城市."""
     from flask_migrate import upgrade
-    from equipment.serve import default_public_url, run_web, start_background
-    from equipment.core.logs import configure as configure_logs
     configure_logs()
     default_public_url(current_app, host, port)
     upgrade(revision="heads")
@@ -131,7 +129,7 @@ def demo(host, port, elevators, seed_only, no_simulator):
 
 def _start_simulator(app):
     try:
-        from equipment.telemetry import demo as telemetry_demo
+        from equipment.telemetry import demo as telemetry_demo  # late: optional, the demo runs without it
     except ModuleNotFoundError:
         log.warning("telemetry simulator not available; running without it")
         return lambda: None

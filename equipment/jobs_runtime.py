@@ -7,10 +7,14 @@ import threading
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from equipment.core import backup
+from equipment.core.jobs import JobStatus, all_specs, run_leader
+from equipment.core.logs import configure as configure_logs
+from equipment.core.process import freeze_startup_heap
+from equipment.extensions import db
 
 
 def start(app):
-    from equipment.core.jobs import run_leader
     stop = threading.Event()
     thread = threading.Thread(target=run_leader, args=(app, stop), name="jobs", daemon=True)
     thread.start()
@@ -30,9 +34,6 @@ def jobs_group():
 @with_appcontext
 def run():
     """Run the scheduler (only the leader among several such processes executes jobs)."""
-    from equipment.core.jobs import run_leader
-    from equipment.core.logs import configure as configure_logs
-    from equipment.core.process import freeze_startup_heap
     configure_logs()
     freeze_startup_heap()
     stop = threading.Event()
@@ -45,8 +46,6 @@ def run():
 @with_appcontext
 def list_jobs():
     """Show declared jobs and their last outcome."""
-    from equipment.core.jobs import JobStatus, all_specs
-    from equipment.extensions import db
     for spec in all_specs():
         row = db.session.get(JobStatus, spec.id)
         when = f"every {spec.seconds:g}s" if spec.seconds else f"cron {spec.cron}"
@@ -66,7 +65,6 @@ def backup_group():
 @with_appcontext
 def backup_create(dest):
     """Write a consistent backup of the configured database to DEST."""
-    from equipment.core import backup
     backup.backup(current_app.config["SQLALCHEMY_DATABASE_URI"], dest)
     click.echo(f"backup written to {dest}")
 
@@ -77,8 +75,6 @@ def backup_create(dest):
 @with_appcontext
 def backup_restore(src, yes):
     """Replace the configured database with the backup SRC (stop the platform first)."""
-    from equipment.core import backup
-    from equipment.extensions import db
     if not yes:
         raise click.ClickException("restoring replaces all current data; add --yes to confirm")
     db.engine.dispose()

@@ -7,6 +7,10 @@ import os
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from equipment import jobs_runtime
+from equipment.core.domain import background_starters
+from equipment.core.logs import configure as configure_logs
+from equipment.core.process import freeze_startup_heap
 
 log = logging.getLogger("equipment.serve")
 
@@ -17,8 +21,6 @@ def serve_commands():
 def start_background(app) -> list:
     """Each domain's background work (Domain.background: the telemetry consumer and its embedded broker),
     then the jobs runner; returns their stop callables in start order."""
-    from equipment import jobs_runtime
-    from equipment.core.domain import background_starters
     return [start(app) for start in (*background_starters(app), jobs_runtime.start)]
 
 
@@ -37,7 +39,6 @@ def run_web(app, host: str, port: int) -> None:
 
     from werkzeug.serving import run_simple
 
-    from equipment.core.process import freeze_startup_heap
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (systemd, docker stop, a test) would end Python without running the callers' `finally`:
         # the embedded Mosquitto (its own session) would live on, holding the port and the persistence file.
@@ -56,7 +57,6 @@ def _exit_on_sigterm(*_):
 @with_appcontext
 def serve(host, port):
     """Web + telemetry consumer + jobs in one process (the embedded default)."""
-    from equipment.core.logs import configure as configure_logs
     configure_logs()
     app = current_app._get_current_object()
     default_public_url(app, host, port)

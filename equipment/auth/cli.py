@@ -6,7 +6,9 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from equipment.auth import service
 from equipment.core.actor import ROLES, SYSTEM, acting_as
+from equipment.core.errors import AppError
 
 
 @click.group("users")
@@ -22,8 +24,6 @@ def users_group():
 @with_appcontext
 def create_user(name, role, org_id, password_stdin):
     """Create a user; the password is read from stdin, never from the command line."""
-    from equipment.auth import service
-    from equipment.core.errors import AppError
     password = _password_from(password_stdin)
     try:
         with acting_as(SYSTEM):
@@ -41,8 +41,6 @@ def _password_from(password_stdin: bool) -> str:
 
 def _account_action(name: str, action) -> None:
     """Run one account change as the system actor on the named user; errors become a clean exit 1."""
-    from equipment.auth import service
-    from equipment.core.errors import AppError
     try:
         with acting_as(SYSTEM):
             action(service, service.user_by_name(name).id)

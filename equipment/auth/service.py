@@ -15,11 +15,13 @@ from sqlalchemy import select
 
 from equipment.auth import passwords, throttle
 from equipment.auth.models import ApiToken, User
+from equipment.core import audit
 from equipment.core.actor import ROLES, Actor, acting_as, set_actor
-from equipment.core.db import atomic, get_or_404
+from equipment.core.db import atomic, get_or_404, paginate
 from equipment.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from equipment.core.models import utcnow
 from equipment.extensions import db
+from equipment.registry import service as registry
 
 DESK_ROLES = frozenset({"admin", "dispatcher"})  # the shorter-lived tokens; and who sees callers' phones
 BAD_CREDENTIALS = "Invalid username or password / 用户名或密码错误"
@@ -53,7 +55,6 @@ def create_user(*, username: str, role: str, password: str, org_id: int | None =
 
 
 def _org_exists(org_id: int) -> bool:
-    from equipment.registry import service as registry
     return registry.organization_exists(org_id)
 
 
@@ -227,7 +228,6 @@ def revoke_all(*, actor: Actor, user_id: int) -> User:
 
 @atomic
 def unlock(*, actor: Actor, user_id: int) -> dict:
-    from equipment.core import audit
     user = get_user(user_id)
     cleared = throttle.unlock(user.username)
     audit.record(action="unlock", entity="users", entity_id=str(user.id), changes={"clients": cleared})
@@ -235,7 +235,6 @@ def unlock(*, actor: Actor, user_id: int) -> dict:
 
 
 def list_users(*, actor: Actor, q: str | None = None, page: int = 1, per_page: int = 50) -> dict:
-    from equipment.core.db import paginate
     stmt = select(User).order_by(User.id)
     if q:
         stmt = stmt.where(User.username.contains(q, autoescape=True))

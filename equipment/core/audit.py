@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Integer, String, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from equipment.core.actor import current_actor
+from equipment.core.db import flask_db
 from equipment.core.models import Base, JSONType, UTCDateTime, utcnow
 
 SECRET_FIELDS = {"password_hash", "token_hash", "mqtt_password_hash", "secret"}
@@ -93,7 +94,6 @@ def _entry(actor, **fields) -> AuditLog:
 
 def record(*, action: str, entity: str, entity_id: str | None, changes: dict) -> None:
     """An audit entry for a write that changes no audited row (e.g. clearing login back-off)."""
-    from equipment.core.db import flask_db
     entry = _entry(current_actor(), action=action, entity=entity, entity_id=entity_id, changes=changes)
     flask_db().session.add(entry)
 

@@ -6,7 +6,9 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from equipment.auth import service as auth
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.emergency import crews, jobs, service
 
 
 @click.group("emergency")
@@ -24,8 +26,6 @@ def emergency_group():
 @with_appcontext
 def crew(username, lat, lon, on_duty, phone, email):
     """Register (or update) USERNAME, a crew user of a maintenance unit, as a rescue crew member."""
-    from equipment.auth import service as auth
-    from equipment.emergency import crews
     user = auth.find_user(username)
     if user is None or user.role != "crew":
         raise click.ClickException(f"no crew user {username}")
@@ -42,7 +42,6 @@ def crew(username, lat, lon, on_duty, phone, email):
 @with_appcontext
 def open_(equipment_id, source, reason, caller_phone):
     """Open (or attach to) the incident of a unit, as the system."""
-    from equipment.emergency import service
     with acting_as(SYSTEM):
         inc, created = service.open_incident(equipment_id=equipment_id, source=source, reason=reason,
                                              caller_phone=caller_phone)
@@ -53,7 +52,6 @@ def open_(equipment_id, source, reason, caller_phone):
 @with_appcontext
 def tick():
     """Run the escalation and delivery jobs once (the jobs runner does this every few seconds)."""
-    from equipment.emergency import jobs
     with acting_as(SYSTEM):
         click.echo(json.dumps({"escalate": jobs.escalate(), "deliver": jobs.deliver()}))
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, text
 
+from equipment.auth.service import get_user
 from equipment.core.actor import Actor
 from equipment.core.db import atomic, get_or_404, is_sqlite
 from equipment.core.errors import Forbidden, Invalid
 from equipment.core.geo import degree_box, lat_lon, point
 from equipment.core.models import utcnow
+from equipment.emergency import config
 from equipment.emergency.models import ACTIVE_DISPATCH, OPEN_STATUSES, CrewMember
 from equipment.extensions import db
 
@@ -39,7 +41,6 @@ class Candidate:
 @atomic
 def register_crew(*, user_id: int, org_id: int | None = None, name=None, phone=None, email=None,
                   on_duty: bool = False, lat: float | None = None, lon: float | None = None) -> CrewMember:
-    from equipment.auth.service import get_user
     user = get_user(user_id)
     org_id = org_id or user.org_id
     if org_id is None:
@@ -191,7 +192,6 @@ ROAD_FACTOR = 1.3  # streets are longer than the straight line
 
 def eta_minutes(distance_m: float | None) -> int | None:
     """A rough drive time for the dispatcher's choice (CREW_ETA_KMH, default 25 km/h in city traffic)."""
-    from equipment.emergency import config
     if distance_m is None or distance_m != distance_m:
         return None
     kmh = config.setting("CREW_ETA_KMH", 25.0)

@@ -22,13 +22,13 @@ from equipment.core.models import utcnow
 from equipment.emergency import choice, config, crews, outbox, timeline
 from equipment.emergency.models import ACTIVE_DISPATCH, CrewMember, Dispatch, Incident
 from equipment.extensions import db
+from equipment.registry import service as registry
 
 log = logging.getLogger("equipment.emergency")
 ARRIVAL_WATCHED = ("reported", "dispatched", "accepted")
 
 
 def _unit(incident: Incident):
-    from equipment.registry import service as registry
     return registry.load_equipment(incident.equipment_id)
 
 

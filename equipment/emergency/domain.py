@@ -1,6 +1,6 @@
 """The emergency domain: 96333 incidents, dispatch, escalation, crews, notifications, live stream, statistics."""
 from equipment.core.domain import Domain
-from equipment.emergency import cli, demo, jobs, models, pages, public_pages, text, views
+from equipment.emergency import choice, cli, demo, jobs, models, pages, public_pages, text, views
 from equipment.registry import pages as registry_pages
 
 
@@ -12,7 +12,6 @@ def setup(app) -> None:
 
 def _check_policy(app) -> None:
     """A mistyped dispatch policy stops the start, instead of failing at the first incident."""
-    from equipment.emergency import choice
     try:
         choice.policy_from_settings(app.config)
     except ValueError as err:

@@ -14,13 +14,13 @@ from equipment.core.actor import Actor
 from equipment.emergency import outbox, timeline
 from equipment.emergency.models import CrewMember, Incident
 from equipment.extensions import db
+from equipment.registry import service as registry
 
 MAX_CREWS = 5  # on-duty crews of the maintenance unit told besides its own number
 
 
 def recipients(maintenance_org_id: int) -> list[dict]:
     """The maintenance unit's contact, then its on-duty crews (whoever can go and look first)."""
-    from equipment.registry import service as registry
     org = registry.get_organization(maintenance_org_id)
     out = [{"name": org.name, "phone": org.phone, "org_id": org.id}]
     stmt = (select(CrewMember).where(CrewMember.org_id == maintenance_org_id, CrewMember.on_duty.is_(True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from equipment.core.jobs import JobSpec
+from equipment.emergency import dispatch, notify
 
 JOBS = [
     JobSpec(id="emergency.escalate", func="equipment.emergency.jobs:escalate", seconds=5),
@@ -13,11 +14,9 @@ JOBS = [
 
 def escalate(now: dt.datetime | None = None) -> dict:
     """Crews that did not accept in time are passed over; arrivals past the deadline are flagged."""
-    from equipment.emergency import dispatch
     return dispatch.escalate_due(now)
 
 
 def deliver(now: dt.datetime | None = None) -> dict:
     """Send due outbox notifications through the channels (retry with backoff, next channel on failure)."""
-    from equipment.emergency import notify
     return notify.deliver_due(now)

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from sqlalchemy import select
 
+from equipment.core.actor import SYSTEM, acting_as
 from equipment.core.db import atomic
 from equipment.core.models import utcnow
 from equipment.emergency import channels, config, timeline
@@ -142,7 +143,6 @@ def deliver_soon(app) -> None:
 
 
 def _deliver_on_kick() -> None:
-    from equipment.core.actor import SYSTEM, acting_as
     while True:
         apps = [_kicks.get()]
         while not _kicks.empty():  # kicks that came meanwhile are served by the same run

@@ -15,6 +15,7 @@ from equipment.core.models import utcnow
 from equipment.emergency import notify
 from equipment.emergency.models import Incident, Notification
 from equipment.extensions import db
+from equipment.registry import service as registry
 from equipment.web import i18n
 
 KINDS = ("crew_dispatch", "fire_brigade", "arrival_overdue", "fault_notice")
@@ -22,7 +23,6 @@ KINDS = ("crew_dispatch", "fire_brigade", "arrival_overdue", "fault_notice")
 
 def incident_brief(incident: Incident) -> dict:
     """Everything a crew or the fire brigade needs, with no further lookup."""
-    from equipment.registry import service as registry
     unit = registry.load_equipment(incident.equipment_id)
     user_org = registry.get_organization(unit.user_org_id) if unit.user_org_id else None
     maint = registry.get_organization(unit.maintenance_org_id) if unit.maintenance_org_id else None

@@ -11,6 +11,7 @@ from equipment.emergency import crews, dispatch, metrics, public_pages, queries,
 from equipment.emergency.arrival import take_proof
 from equipment.emergency.models import CAUSES
 from equipment.web import i18n
+from equipment.emergency import public, stats
 
 bp = Blueprint("emergency_pages", __name__)
 page_blueprints = [bp, public_pages.bp]
@@ -63,7 +64,6 @@ def console_action(incident_id, action):
         reason = _reason(data)
         incident = service.escalate_incident(actor=actor, incident_id=incident_id, reason=reason)
     elif action == "verify":  # the desk confirmed a scan-page report by call-back or intercom
-        from equipment.emergency import public
         incident = public.verify_incident(actor=actor, incident_id=incident_id, **_clean(schemas.VerifyIn, data))
     else:
         body = _clean(schemas.TransitionIn, {k: v for k, v in data.items() if k != "reason"})
@@ -185,7 +185,6 @@ def crew_position():
 
 @bp.route("/incidents/stats")
 def stats_page():
-    from equipment.emergency import stats
     actor = require_actor()
     args = schemas.StatsQuery().load({k: v for k, v in request.args.items() if k in ("from", "to", "group") and v})
     args.pop("format", None)

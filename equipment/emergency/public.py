@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from equipment.core import shared_limit
 from equipment.core.actor import PUBLIC, Actor, acting_as
-from equipment.core.db import atomic, get_or_404
+from equipment.core.db import atomic, get_or_404, paginate
 from equipment.core.errors import Forbidden, Invalid, NotFound
 from equipment.core.models import utcnow
 from equipment.core.ratelimit import parse_rate
@@ -223,7 +223,6 @@ def _scoped(stmt, actor: Actor):
 
 def list_reports(*, actor: Actor, kind=None, status=None, district=None, equipment_id=None,
                  page: int = 1, per_page: int = 50) -> dict:
-    from equipment.core.db import paginate
     stmt = _scoped(select(PublicReport), actor).order_by(PublicReport.created_at.desc(), PublicReport.id.desc())
     for column, value in ((PublicReport.kind, kind), (PublicReport.status, status),
                           (PublicReport.equipment_id, equipment_id)):

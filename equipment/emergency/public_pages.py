@@ -12,6 +12,7 @@ from flask import Blueprint
 from equipment.auth.service import require_actor
 from equipment.emergency import public, queries, schemas
 from equipment.emergency.models import PROBLEMS, REPORT_KINDS, REPORT_STATUSES
+from equipment.registry import service as registry
 TEXT = {  # merged into the domain's strings (emergency/domain.py)
     "em.false_alarm_claimed": ("已报误报，等待调度员确认；确认前计时继续。",
                                "False alarm reported: waiting for the dispatcher; the timers keep running."),
@@ -89,7 +90,6 @@ api = ApiBlueprint("public_reports", __name__, url_prefix="/api/v1/public-report
 
 def report_form(tag: str) -> dict | None:
     """For the scan page template: which buttons this unit's family gets (None: no form)."""
-    from equipment.registry import service as registry
     try:
         unit = registry.resolve_tag(tag)
     except Exception:  # noqa: BLE001  unknown or void tag: the page itself says so, no form
@@ -112,7 +112,6 @@ def submit(tag):
 def reports_page():
     """The reports the caller receives (desk and regulators: all, by district; an owner: its units; a crew:
     the fault reports routed to its company), newest first; the desk turns one into a rescue from here."""
-    from equipment.registry import service as registry
     actor = require_actor()
     args = schemas.PublicReportQuery().load({k: v for k, v in request.args.items() if v.strip()})
     page = public.list_reports(actor=actor, **args)

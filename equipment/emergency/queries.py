@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from sqlalchemy import exists, func, select
 
-from equipment.core.actor import Actor
+from equipment.core.actor import Actor, current_actor
 from equipment.core.db import paginate
 from equipment.core.errors import Forbidden, NotFound
 from equipment.core.geo import lat_lon
 from equipment.emergency import crews
 from equipment.emergency.models import (ACTIVE_DISPATCH, OPEN_STATUSES, CrewMember, Dispatch, Incident,
                                         IncidentEvent, PublicReport)
+from equipment.emergency.transitions import allowed_actions
 from equipment.extensions import db
+from equipment.registry import service as registry
 
 DESK = ("admin", "regulator", "dispatcher")
 
@@ -18,7 +20,6 @@ DESK = ("admin", "regulator", "dispatcher")
 def scope(stmt, actor: Actor, *, also=None):
     """Desk roles see every incident; a crew only its own jobs; others the incidents of units they see
     (`also`: a select of further unit ids, an inspector's agency links)."""
-    from equipment.registry import service as registry
     if actor.role in DESK:
         return stmt
     if actor.role == "crew":
@@ -90,9 +91,6 @@ def _without_caller(events: list[IncidentEvent]) -> list[dict]:
 def view(incident: Incident, *, with_events: bool = False, actor: Actor | None = None) -> dict:
     """Everything the console and the crew page show for one incident, as `actor` (default: the request's
     actor) may see it."""
-    from equipment.core.actor import current_actor
-    from equipment.emergency.transitions import allowed_actions
-    from equipment.registry import service as registry
     actor = actor or current_actor()
     unit = registry.load_equipment(incident.equipment_id)
     offer = current_offer(incident.id)
@@ -143,7 +141,6 @@ def on_duty_crews(*, actor: Actor, limit: int = 2000) -> list[dict]:
 
 def crew_choices(*, actor: Actor, incident_id: int) -> list[dict]:
     """The console's list for a manual assignment: the nearest able crews with distance, unit and ETA."""
-    from equipment.registry import service as registry
     if actor.role not in DESK:
         raise Forbidden("Only the dispatch desk assigns crews")
     incident = get_incident(actor=actor, incident_id=incident_id)

@@ -9,11 +9,11 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from equipment.core.actor import Actor
+from equipment.core.actor import Actor, acting_as
 from equipment.core.db import atomic, get_or_404, setting
-from equipment.core.errors import Invalid, InvalidState, NotFound
+from equipment.core.errors import Forbidden, Invalid, InvalidState, NotFound
 from equipment.core.models import utcnow
-from equipment.emergency import timeline
+from equipment.emergency import crews, dispatch, faults, queries, timeline, transitions
 from equipment.emergency.models import OPEN_STATUSES, SOURCES, Incident
 from equipment.emergency.queries import crew_jobs, list_incidents  # noqa: F401  (read side, for other domains)
 from equipment.extensions import db
@@ -114,7 +114,6 @@ def report_fault(*, equipment_id: int, source: str, code: str | None = None, rea
     """A fault notice (故障): the unit's maintenance unit is notified at once through the outbox; no rescue
     ladder, no 119, no timers. A signal while one is open attaches to it. Returns (incident, created).
     `tracking_no`: the scan-page report's number, quoted in the notice so the unit can answer the citizen."""
-    from equipment.emergency import faults
     unit, at = _intake(equipment_id, source, at)
     signal = {"source": source, "reason": reason, "caller_phone": caller_phone, "at": at, "actor": actor}
     incident, created = _open_or_attach(unit, "fault", signal, fault_code=code)
@@ -127,13 +126,11 @@ def report_fault(*, equipment_id: int, source: str, code: str | None = None, rea
 
 def _acting(actor: Actor | None):
     import contextlib
-    from equipment.core.actor import acting_as
     return acting_as(actor) if actor is not None else contextlib.nullcontext()
 
 
 def _after_open(incident: Incident, *, at: dt.datetime) -> None:
     """Level-1 auto-dispatch in the same transaction, so a sensor incident reaches a crew within seconds."""
-    from equipment.emergency import dispatch
     # A late-delivered sensor event carries its own (past) time: the crew's accept window starts now.
     dispatch.auto_dispatch(incident, now=max(at, utcnow()))
 
@@ -150,7 +147,6 @@ def transition(*, actor: Actor, incident_id: int, action: str, cause: str | None
     """accept / arrive / release / close / false_alarm / cancel; an illegal one is InvalidState (409).
 
     A crew's arrive needs `proof` (emergency/arrival.py); a crew's false_alarm is only a claim."""
-    from equipment.emergency import transitions
     now = now or utcnow()
     incident = _locked(incident_id)
     with _acting(actor):
@@ -187,7 +183,6 @@ class Unverified(InvalidState):
 
 
 def _desk(actor: Actor) -> None:
-    from equipment.core.errors import Forbidden
     if actor.role not in ("dispatcher", "admin"):
         raise Forbidden("Only the dispatcher may dispatch / 仅调度员可派单")
 
@@ -203,7 +198,6 @@ def _rescue(incident: Incident) -> Incident:
 def dispatch_incident(*, actor: Actor, incident_id: int, crew_id: int | None = None,
                       now: dt.datetime | None = None) -> Incident:
     """The dispatcher's one click: offer to a chosen crew, or to the next able one at the current level."""
-    from equipment.emergency import crews, dispatch
     _desk(actor)
     now = now or utcnow()
     incident = _rescue(_locked(incident_id))
@@ -224,7 +218,6 @@ def dispatch_incident(*, actor: Actor, incident_id: int, crew_id: int | None = N
 
 def _withdraw(incident: Incident, *, now: dt.datetime, actor: Actor) -> None:
     """Pending offers are withdrawn in the open: the timeline names the crew, whose page drops the job."""
-    from equipment.emergency import dispatch, queries
     offer = queries.current_offer(incident.id)
     if offer is not None and offer.status == "offered":
         timeline.record(incident.id, "withdrawn", actor=actor, at=now, crew_id=offer.crew_id, level=offer.level)
@@ -235,7 +228,6 @@ def _withdraw(incident: Incident, *, now: dt.datetime, actor: Actor) -> None:
 def escalate_incident(*, actor: Actor, incident_id: int, reason: str | None = None,
                       now: dt.datetime | None = None) -> Incident:
     """One level up: pending offers are withdrawn; level 3 calls the fire brigade."""
-    from equipment.emergency import dispatch
     _desk(actor)
     now = now or utcnow()
     incident = _rescue(_locked(incident_id))
@@ -275,7 +267,6 @@ def report(*, actor: Actor, source: str = "phone", equipment_id: int | None = No
            rescue_code: str | None = None, caller_phone: str | None = None, reason: str | None = None,
            at: dt.datetime | None = None) -> tuple[Incident, bool]:
     """A call-taker (96333 code read by the caller) or manual entry at the desk."""
-    from equipment.core.errors import Forbidden
     if actor.role not in INTAKE_ROLES:
         raise Forbidden("Only the dispatch desk enters incidents / 仅调度台可登记")
     unit = _resolve_unit(equipment_id=equipment_id, rescue_code=rescue_code)
@@ -292,7 +283,6 @@ def report_public(*, tag: str, kind: str, caller_phone: str | None = None, **mor
 @atomic
 def decline_offer(*, actor: Actor, incident_id: int, reason: str, now: dt.datetime | None = None) -> Incident:
     """The crew turns the offer down (拒单) with a reason; the next able crew is offered it at once."""
-    from equipment.emergency import crews, dispatch
     if not (reason or "").strip():
         raise Invalid("A reason is required to decline", details={"reason": ["required / 请填写拒单原因"]})
     now = now or utcnow()

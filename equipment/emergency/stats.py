@@ -23,7 +23,9 @@ from equipment.core.models import utcnow
 from equipment.core.regions import region_label
 from equipment.emergency.models import CrewMember, Incident
 from equipment.emergency.queries import scope
+from equipment.emergency.text import TEXT
 from equipment.extensions import db
+from equipment.registry import service as registry
 
 RESPONSE_S, ARRIVAL_S, ARRIVAL_15_S = 180, 1800, 900
 COLUMNS = ("group", "label", "count", "false_alarms", "avg_response_s", "response_3min_rate", "avg_arrival_s",
@@ -124,10 +126,8 @@ def _labels(group: str, keys) -> dict[str, str]:
     if group == "district":
         return {k: region_label(k) for k in keys}
     if group == "maintenance_unit":
-        from equipment.registry import service as registry
         return {k: registry.get_organization(int(k)).name for k in keys if k.isdigit()}
     if group == "cause":
-        from equipment.emergency.text import TEXT
         return {k: TEXT[f"cause.{k}"][0] for k in keys if f"cause.{k}" in TEXT}
     return {}
 

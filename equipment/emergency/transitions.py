@@ -9,9 +9,10 @@ import datetime as dt
 
 from equipment.core.actor import Actor
 from equipment.core.errors import Forbidden, Invalid, InvalidState, NotFound
-from equipment.emergency import crews, dispatch, timeline
+from equipment.emergency import arrival, crews, dispatch, timeline
 from equipment.emergency.models import CAUSES, CrewMember, Dispatch, Incident
 from equipment.extensions import db
+from equipment.registry import service as registry
 
 ABORTABLE = ("reported", "dispatched", "accepted", "on_site")
 # action: (from states, to state, timestamp column)
@@ -106,8 +107,6 @@ def _finish(incident: Incident, action: str, now: dt.datetime) -> None:
 def _arrival_proof(actor: Actor, incident: Incident, offer: Dispatch | None, proof, now) -> dict:
     if actor.role != "crew":  # the desk records arrival for a crew (call, intercom): audited as the desk's
         return {"method": "desk"}
-    from equipment.emergency import arrival
-    from equipment.registry import service as registry
     crew = db.session.get(CrewMember, offer.crew_id) if offer else None
     return arrival.check(unit=registry.load_equipment(incident.equipment_id), crew=crew, proof=proof, now=now)
 

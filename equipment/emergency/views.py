@@ -2,7 +2,9 @@
 from flask_smorest import Blueprint
 
 from equipment.auth.service import require_actor
-from equipment.emergency import crews, queries, schemas, service
+from equipment.core.geo import lat_lon
+from equipment.emergency import crews, public, queries, schemas, service, stats
+from equipment.emergency.arrival import take_proof
 from equipment.emergency.public_pages import api as public_api
 
 incidents = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents", description="96333 incidents")
@@ -37,7 +39,6 @@ def create_incident(body):
 def incident_stats(args):
     """Counts, response/arrival/rescue times, 3-min and 30-min rates, causes; ?format=csv downloads."""
     from flask import Response
-    from equipment.emergency import stats
     fmt = args.pop("format")
     result = stats.incident_stats(actor=require_actor(), **args)
     if fmt == "csv":
@@ -57,7 +58,6 @@ def get_incident(incident_id):
 @incidents.arguments(schemas.TransitionIn)
 @incidents.response(200, schemas.IncidentOut)
 def transition(body, incident_id, action):
-    from equipment.emergency.arrival import take_proof
     actor = require_actor()
     incident = queries.get_incident(actor=actor, incident_id=incident_id)  # scoping: another crew's job is 404
     proof = take_proof(body, incident.equipment_id)
@@ -78,7 +78,6 @@ def dispatch(body, incident_id):
 @incidents.response(200, schemas.IncidentOut)
 def verify(body, incident_id):
     """The desk confirmed a scan-page report (call-back or intercom): 119 and other crews become possible."""
-    from equipment.emergency import public
     return queries.view(public.verify_incident(actor=require_actor("dispatcher", "admin"),
                                                incident_id=incident_id, **body))
 
@@ -124,7 +123,6 @@ def jobs():
 
 
 def _crew_out(crew) -> dict:
-    from equipment.core.geo import lat_lon
     return {"id": crew.id, "name": crew.name, "phone": crew.phone, "org_id": crew.org_id,
             "location": lat_lon(crew.location), "position_at": crew.position_at, "on_duty": crew.on_duty}
 

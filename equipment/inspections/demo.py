@@ -9,11 +9,11 @@ from sqlalchemy import select
 from equipment.auth import service as auth
 from equipment.core.actor import Actor
 from equipment.extensions import db
+from equipment.inspections import jobs, obligations, service
+from equipment.registry import service as registry
 
 
 def demo_seed(*, orgs, rng) -> None:
-    from equipment.inspections import jobs, obligations, service
-    from equipment.registry import service as registry
     regulator = auth.find_user("regulator")
     actor = Actor(user_id=regulator.id, username=regulator.username, role="regulator", org_id=None)
     today = obligations.today_local()

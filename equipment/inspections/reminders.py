@@ -21,13 +21,14 @@ from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from equipment.core import outbound
-from equipment.core.db import atomic, is_sqlite
+from equipment.core.db import atomic, is_sqlite, paginate
+from equipment.core.errors import Conflict, Forbidden, Invalid
 from equipment.core.models import utcnow
 from equipment.extensions import db
 from equipment.inspections import rules as rules_mod
 from equipment.inspections import schedule
-from equipment.registry import service as registry
 from equipment.inspections.models import Obligation, Reminder, ReminderContact
+from equipment.registry import service as registry
 
 KIND_ZH = {"inspection": "定期检验", "maintenance": "维护保养"}
 
@@ -165,7 +166,6 @@ def send_due(*, worker: str | None = None, batch: int = 50, max_batches: int = 1
 
 @atomic
 def add_contact(*, actor, org_id: int, channel: str, address: str) -> ReminderContact:
-    from equipment.core.errors import Conflict, Forbidden, Invalid
     if not (actor.is_global or actor.org_id == org_id):
         raise Forbidden("You may set contacts of your own organisation only")
     if not registry.organization_exists(org_id):
@@ -191,7 +191,6 @@ def add_contact(*, actor, org_id: int, channel: str, address: str) -> ReminderCo
 
 def list_reminders(*, actor, equipment_id: int | None = None, status: str | None = None,
                    page: int = 1, per_page: int = 50) -> dict:
-    from equipment.core.db import paginate
     stmt = select(Reminder).where(registry.scope(actor, Reminder.equipment_id)).order_by(Reminder.id)
     if equipment_id:
         stmt = stmt.where(Reminder.equipment_id == equipment_id)

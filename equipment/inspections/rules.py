@@ -7,7 +7,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from equipment.core.errors import Invalid
+from equipment.core.models import JSONType, UTCDateTime, utcnow
 from equipment.extensions import db
+from equipment.inspections.models import RuleSet
 
 DEFAULTS_PATH = Path(__file__).with_name("rules.json")
 
@@ -20,7 +22,6 @@ def seed_rules(op) -> None:
     """Migration step: version 1 is the shipped defaults."""
     import sqlalchemy as sa
 
-    from equipment.core.models import JSONType, UTCDateTime, utcnow
     table = sa.table("inspection_rule_sets", sa.column("version", sa.Integer), sa.column("rules", JSONType),
                      sa.column("note", sa.Text), sa.column("created_by", sa.String),
                      sa.column("created_at", UTCDateTime))
@@ -30,7 +31,6 @@ def seed_rules(op) -> None:
 
 def current() -> tuple[int, dict]:
     """(version, rules) of the newest rule set; the shipped defaults as version 0 if the table is empty."""
-    from equipment.inspections.models import RuleSet
     row = db.session.scalar(select(RuleSet).order_by(RuleSet.version.desc()).limit(1))
     if row is None:
         return 0, default_rules()
@@ -42,12 +42,10 @@ def current_rules() -> dict:
 
 
 def list_versions() -> list:
-    from equipment.inspections.models import RuleSet
     return list(db.session.scalars(select(RuleSet).order_by(RuleSet.version.desc())))
 
 
 def new_version(rules: dict, *, note: str, by: str):
-    from equipment.inspections.models import RuleSet
     version = (db.session.scalar(select(func.max(RuleSet.version))) or 0) + 1
     row = RuleSet(version=version, rules=rules, note=note, created_by=by)
     db.session.add(row)

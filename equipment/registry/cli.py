@@ -5,6 +5,10 @@ from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.core.errors import AppError
+from equipment.extensions import db
+from equipment.registry import checkpoints, history, importer
+from equipment.registry.models import Equipment
 
 
 @click.group("trace")
@@ -20,9 +24,6 @@ def trace_group():
 @with_appcontext
 def verify(equipment_id, checkpoint_path):
     """Check the hash chain of one unit or all; exit 1 naming the first broken record."""
-    from equipment.registry import checkpoints, history
-    from equipment.registry.models import Equipment
-    from equipment.extensions import db
     checkpoint = None
     if checkpoint_path:
         try:
@@ -57,7 +58,6 @@ def verify(equipment_id, checkpoint_path):
 @with_appcontext
 def checkpoint_cmd(out):
     """Write a signed checkpoint (each unit's record count and head hash); keep copies off this database's host."""
-    from equipment.registry import checkpoints
     if out is None:
         checkpoints.write_scheduled()
         out = sorted(checkpoints.folder().glob("checkpoint-*.json"))[-1]
@@ -71,7 +71,6 @@ def checkpoint_cmd(out):
 @with_appcontext
 def anchor_cmd():
     """Once after upgrading: sign chains written before records were signed (a signed 'anchor' record each)."""
-    from equipment.registry import history
     with acting_as(SYSTEM):
         count = history.anchor_unsigned()
     click.echo(f"anchored {count} chains")
@@ -88,8 +87,6 @@ def registry_group():
 @with_appcontext
 def import_cmd(path, dry_run):
     """Import a CSV or XLSX registry: every bad row is reported and nothing is written unless all are good."""
-    from equipment.registry import importer
-    from equipment.core.errors import AppError
     with open(path, "rb") as fh:
         data = fh.read()
     try:
@@ -114,7 +111,6 @@ def import_cmd(path, dry_run):
 @with_appcontext
 def export_cmd(path):
     """Export the registry as CSV (re-importable)."""
-    from equipment.registry import importer
     with open(path, "w", newline="", encoding="utf-8") as fh, tqdm(unit="unit", desc="export", file=sys.stderr) as bar:
         count = importer.export_csv(fh, actor=SYSTEM, progress=bar.update)
     click.echo(f"exported {count} units to {path}")

@@ -5,6 +5,7 @@ from webargs.fields import DelimitedList
 from equipment.core.fields import Id
 from equipment.core.schemas import PageArgs, Strict, page_of
 
+from equipment.core.geo import lat_lon
 from equipment.registry.models import ORG_KINDS, STATUSES
 
 DISTRICT = validate.Regexp(r"^\d{6}$", error="6-digit GB/T 2260 district code")
@@ -181,7 +182,6 @@ class EquipmentOut(Schema):
     created_at = fields.DateTime()
 
     def get_location(self, obj):
-        from equipment.core.geo import lat_lon
         return lat_lon(obj.location)
 
 

@@ -24,6 +24,8 @@ from equipment.registry.units import (IDENTIFIERS, build_equipment, check_orgs, 
                                       resolve_category, validate_attributes, validate_identifiers)
 from equipment.registry.tags import (active_tag, issue_tag, public_lookup, public_view,  # noqa: F401
                                      resolve_tag, revoke_tag, tags_for)
+from equipment.web.i18n import TEXT
+from equipment.registry.tags import tag_url
 
 append_history = history.append
 verify_history = history.verify
@@ -321,9 +323,7 @@ def _label_code_line(unit) -> str:
 
 def label_sheet(*, actor: Actor, equipment_ids: list[int], **layout) -> bytes:
     """A printable A4 sheet of tag labels; layout errors come back as field errors."""
-    from equipment.registry import labels
-    from equipment.registry.tags import tag_url
-    from equipment.web.i18n import TEXT
+    from equipment.registry import labels  # late: reportlab is heavy, and only label sheets need it
     items = [labels.Label(url=tag_url(tag.tag), category=TEXT.get(f"family.{unit.family}", (unit.family,))[0],
                           code_line=_label_code_line(unit), family=unit.family,
                           registration_code=unit.registration_code, address=unit.address)

@@ -7,7 +7,7 @@ from equipment.auth.service import require_actor
 from equipment.core import ratelimit
 from equipment.core.errors import ErrorEnvelope
 from equipment.core.input_guard import large_body
-from equipment.registry import qr, schemas, service
+from equipment.registry import importer, qr, schemas, service
 from equipment.registry.tags import tag_url
 
 orgs = Blueprint("organizations", __name__, url_prefix="/api/v1/organizations", description="Organisations")
@@ -148,7 +148,6 @@ def public_unit(tag):
 def import_units():
     """Upload a CSV/XLSX (multipart field `file`); all rows are imported or none."""
     from flask import request
-    from equipment.registry import importer
     actor = require_actor("admin", "regulator")
     upload = request.files.get("file")
     if upload is None:
@@ -162,7 +161,6 @@ def import_units():
 @units.response(200, content_type="text/csv")
 def export_units():
     import io
-    from equipment.registry import importer
     buf = io.StringIO()
     importer.export_csv(buf, actor=require_actor())
     return Response(buf.getvalue().encode("utf-8-sig"), mimetype="text/csv",

@@ -11,6 +11,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.core.logs import configure as configure_logs
+from equipment.telemetry import service
+from equipment.telemetry.mqtt import brokerctl, brokerguard
+from equipment.telemetry.mqtt.consumer import Consumer, serve_metrics
 
 
 @click.group("telemetry")
@@ -23,7 +27,6 @@ def telemetry_group():
 @with_appcontext
 def provision(equipment_id):
     """Create a terminal for a unit; prints its credentials once as JSON."""
-    from equipment.telemetry import service
     with acting_as(SYSTEM):
         creds = service.provision_terminal(actor=SYSTEM, equipment_id=equipment_id)
     click.echo(json.dumps(creds))
@@ -34,7 +37,6 @@ def provision(equipment_id):
 @with_appcontext
 def revoke(terminal_id):
     """Revoke a terminal: refused by the broker and the consumer from now on."""
-    from equipment.telemetry import service
     with acting_as(SYSTEM):
         terminal = service.revoke_terminal(actor=SYSTEM, terminal_id=terminal_id)
     click.echo(f"revoked {terminal.terminal_id}")
@@ -48,7 +50,6 @@ def revoke(terminal_id):
 def broker_guard(output, service_users):
     """Build the broker guard plugin and print the mosquitto.conf lines an operator's broker needs."""
     from pathlib import Path
-    from equipment.telemetry.mqtt import brokerguard
     try:
         plugin = brokerguard.build_guard(Path(output).resolve()) if output else brokerguard.guard_plugin_path()
     except brokerguard.GuardBuildError as err:
@@ -67,9 +68,6 @@ def broker_guard(output, service_users):
 @with_appcontext
 def consume(client_id, batch_size, batch_ms, metrics_listen):
     """Run one telemetry consumer until SIGTERM/SIGINT (drains, acks, exits 0)."""
-    from equipment.telemetry.mqtt import brokerctl
-    from equipment.telemetry.mqtt.consumer import Consumer, serve_metrics
-    from equipment.core.logs import configure as configure_logs
     configure_logs()
     if metrics_listen:
         try:

@@ -14,6 +14,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.extensions import db
+from equipment.registry import service as registry
+from equipment.telemetry import service
+from equipment.telemetry.simulator import run_simulator
 
 log = logging.getLogger("equipment.telemetry.demo")
 DEMO_TERMINALS = 30
@@ -23,9 +27,6 @@ def _credentials(app) -> list[dict]:
     path = Path(app.config["INSTANCE_DIR"]) / "demo-terminals.jsonl"
     if path.exists():
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    from equipment.extensions import db
-    from equipment.registry import service as registry
-    from equipment.telemetry import service
     with app.app_context(), acting_as(SYSTEM):
         units = registry.unit_view()
         ids = db.session.scalars(select(units.c.id).where(units.c.family == "elevator")
@@ -37,7 +38,6 @@ def _credentials(app) -> list[dict]:
 
 
 def start_simulator(app):
-    from equipment.telemetry.simulator import run_simulator
     creds = _credentials(app)
     stop = threading.Event()
 

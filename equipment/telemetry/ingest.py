@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from equipment.core.db import transaction
 from equipment.core.models import utcnow
+from equipment.emergency import service as emergency
 from equipment.extensions import db
 from equipment.telemetry import alarms, budget, codes, rules
 from equipment.telemetry.models import (OFFLINE_CODE, LatestState, RejectCount, TelemetryEvent,
@@ -411,7 +412,6 @@ def apply_effects(effects, incidents: list) -> None:
 def _hand_off(equipment_id: int, call):
     """Call into emergency's service; any failure fails the batch as a HandOffError (retried, never poison)."""
     try:
-        from equipment.emergency import service as emergency
         return call(emergency)
     except Exception as err:
         raise HandOffError(f"emergency hand-off failed for unit {equipment_id}: {err!r}") from err

@@ -2,6 +2,8 @@
 and /metrics gauges read from the database (so they hold across consumer processes)."""
 from flask import Blueprint, render_template
 
+from equipment.auth.service import require_actor
+from equipment.telemetry import codes, service
 from equipment.telemetry.codes import CODES
 from equipment.telemetry.models import OFFLINE_CODE
 from equipment.web import i18n
@@ -43,14 +45,11 @@ TEXT = {
 
 @bp.route("/admin/telemetry/rejects")
 def rejects_page():
-    from equipment.auth.service import require_actor
-    from equipment.telemetry import service
     require_actor("admin", "regulator")
     return render_template("telemetry/rejects.html", rows=service.reject_counts())
 
 
 def unit_panel(unit) -> str:
-    from equipment.telemetry import codes, service
     if unit.family != "elevator":
         return ""
     names = {c: (info.zh if i18n.lang() != "en" else info.en) for c, info in codes.CODES.items()}
@@ -60,7 +59,6 @@ def unit_panel(unit) -> str:
 
 @gauge_source
 def telemetry_gauges() -> dict:
-    from equipment.telemetry import service
     out = {("equipment_open_alarms", "Alarms not yet cleared", ()): service.open_alarm_count()}
     age = service.last_ingest_age_s()
     if age is not None:  # consumer lag as operators see it: how stale is the newest stored message

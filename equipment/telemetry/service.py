@@ -19,7 +19,7 @@ from equipment.telemetry.mqtt import brokerctl
 from equipment.telemetry.alarms import (acknowledge, alarms_of, auto_clear, clear, list_alarms,  # noqa: F401
                                         alarm_rights, open_alarm_count, raise_alarm)
 from equipment.telemetry.mqtt.broker import mosquitto_hash
-from equipment.telemetry.models import LatestState, RejectCount, Terminal
+from equipment.telemetry.models import LatestState, RejectCount, TelemetryState, Terminal
 
 PROVISION_ROLES = frozenset({"owner"})
 
@@ -159,7 +159,6 @@ def terminals_of(equipment_id: int) -> list[Terminal]:
 
 def states_since(equipment_id: int, since, limit: int = 20_000) -> list[tuple]:
     """(ts, body) of a unit's stored states since a time, oldest first: the dossier's 24-hour chart."""
-    from equipment.telemetry.models import TelemetryState
     stmt = (select(TelemetryState.ts, TelemetryState.body)
             .where(TelemetryState.equipment_id == equipment_id, TelemetryState.ts >= since)
             .order_by(TelemetryState.ts).limit(limit))

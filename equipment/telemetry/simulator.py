@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import click
 import orjson
 import paho.mqtt.client as mqtt
+from equipment.core.logs import configure as configure_logs
+from equipment.telemetry.mqtt.brokerctl import parse_url
 
 log = logging.getLogger("equipment.telemetry.simulator")
 SCENARIOS = ("normal", "trapped", "door-fault", "offline", "mixed")
@@ -85,7 +87,6 @@ class Car:
 class Simulator:
     def __init__(self, *, broker_url: str, credentials: list[dict], rate: float = 1.0, scenario: str = "mixed",
                  seed: int = 1, time_scale: float = 1.0):
-        from equipment.telemetry.mqtt.brokerctl import parse_url
         self.conn = parse_url(broker_url)
         self.rng = random.Random(seed)
         self.rate = rate  # upper bound of messages per second per terminal (on-change states are capped by it)
@@ -288,7 +289,6 @@ def run_simulator(*, credentials: list[dict], broker_url: str | None = None, rat
 @click.option("--duration", default=60.0, show_default=True, help="seconds")
 def simulate_command(count, rate, scenario, broker, api, token, cred_file, save_credentials, duration):
     """Elevator terminal simulator (PROTOCOL.md) / 电梯监测终端模拟器."""
-    from equipment.core.logs import configure as configure_logs
     configure_logs()
     if cred_file:
         creds = read_credentials(cred_file)[:count]

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from equipment.core.domain import domains_of
 from equipment.core.errors import NotFound
 from equipment.extensions import db
+from equipment.web import metrics as m
 
 bp = Blueprint("web", __name__)
 
@@ -40,7 +41,6 @@ def readyz():
 
 @bp.route("/metrics")
 def metrics():
-    from equipment.web import metrics as m
     if not _scraper_allowed():
         raise NotFound("Not found")  # as for any unknown path: nothing tells the internet it exists
     body, content_type = m.render()

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from equipment.extensions import db
 from equipment.telemetry.models import Terminal
-from equipment.telemetry.mqtt.broker import LocalMosquitto, mosquitto_hash
+from equipment.telemetry.mqtt.broker import LocalMosquitto, _port_is_free, mosquitto_hash
 
 log = logging.getLogger("equipment.telemetry.mqtt.broker")
 SERVICE_USER = "platform-ingest"
@@ -143,7 +143,6 @@ def start_embedded(app, port: int | None = None) -> LocalMosquitto:
 
 
 def _preferred_port() -> int | None:
-    from equipment.telemetry.mqtt.broker import _port_is_free
     wanted = int(os.environ.get("EQUIPMENT_MQTT_PORT", "1883"))
     return wanted if _port_is_free("127.0.0.1", wanted) else None
 

@@ -28,7 +28,7 @@ from equipment.core.actor import SYSTEM, acting_as
 from equipment.core.db import transaction
 from equipment.core.process import freeze_startup_heap
 from equipment.extensions import db
-from equipment.telemetry import budget, ingest
+from equipment.telemetry import budget, ingest, jobs
 from equipment.telemetry.mqtt import mqttclient
 from equipment.telemetry.mqtt.brokerctl import SHARE_PREFIX, Connection
 from equipment.web.metrics import REGISTRY
@@ -164,7 +164,6 @@ class Consumer:
         """One-time costs before subscribing, not inside the first batch: SQLAlchemy's mapper configuration
         (about a second on first ORM use, measured in the bench) and the database connection."""
         from sqlalchemy.orm import configure_mappers
-        from equipment.emergency import service as _emergency  # noqa: F401  imported by the first hand-off
         configure_mappers()
         freeze_startup_heap()  # a full collection mid-batch would hold up a trapped passenger's incident
         with self.app.app_context():
@@ -282,7 +281,6 @@ class Consumer:
             return False
 
     def _periodic(self, name: str, func: str) -> None:
-        from equipment.telemetry import jobs
         try:
             getattr(jobs, func)()
         except Exception:

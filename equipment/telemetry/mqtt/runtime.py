@@ -6,12 +6,12 @@ import logging
 import threading
 
 from equipment.telemetry.mqtt import brokerctl
+from equipment.telemetry.mqtt.consumer import Consumer
 
 log = logging.getLogger("equipment.telemetry.mqtt.runtime")
 
 
 def start(app):
-    from equipment.telemetry.mqtt.consumer import Consumer
     embedded = not app.config.get("MQTT_URL")
     if embedded:
         brokerctl.start_embedded(app)
