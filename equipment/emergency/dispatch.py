@@ -19,7 +19,7 @@ from equipment.core.actor import Actor
 from equipment.core.db import atomic
 from equipment.core.geo import lat_lon
 from equipment.core.models import utcnow
-from equipment.emergency import choice, config, crews, outbox, timeline
+from equipment.emergency import choice, config, crews, outbox, rules, timeline
 from equipment.emergency.models import ACTIVE_DISPATCH, CrewMember, Dispatch, Incident
 from equipment.extensions import db
 from equipment.registry import service as registry
@@ -42,7 +42,6 @@ def current_policy() -> choice.Policy:
     else the app settings (a bad value was refused at start-up)."""
     from flask import current_app
 
-    from equipment.emergency import rules
     version, stored = rules.current()
     try:
         return choice.policy_from_settings(rules.settings(stored))

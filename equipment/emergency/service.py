@@ -13,7 +13,7 @@ from equipment.core.actor import Actor, acting_as
 from equipment.core.db import atomic, get_or_404, setting
 from equipment.core.errors import Forbidden, Invalid, InvalidState, NotFound
 from equipment.core.models import utcnow
-from equipment.emergency import crews, dispatch, faults, queries, timeline, transitions
+from equipment.emergency import crews, dispatch, faults, queries, rules, timeline, transitions
 from equipment.emergency.models import OPEN_STATUSES, SOURCES, Incident
 from equipment.emergency.queries import crew_jobs, list_incidents  # noqa: F401  (read side, for other domains)
 from equipment.extensions import db
@@ -305,15 +305,12 @@ RULE_ROLES = ("regulator", "admin")  # sending another unit's crew is the regula
 
 
 def dispatch_rules() -> tuple[int, dict]:
-    from equipment.emergency import rules
     return rules.current()
 
 
 @atomic
 def set_dispatch_rule(*, actor: Actor, key: str, value, note: str | None = None):
     """A regulator's edit of one entry: a new version (audited), read by the next dispatch decision."""
-    from equipment.core.errors import Forbidden
-    from equipment.emergency import rules
     if actor.role not in RULE_ROLES:
         raise Forbidden("Only the regulator sets the dispatch policy / 仅监管部门可设置派单策略")
     stored = rules.check(key, value)

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from equipment.auth.service import require_actor
 from equipment.core.geo import lat_lon
-from equipment.emergency import crews, public, queries, schemas, service, stats
+from equipment.emergency import crews, public, queries, rules, schemas, service, stats
 from equipment.emergency.arrival import take_proof
 from equipment.emergency.public_pages import api as public_api
 
@@ -138,7 +138,6 @@ def dispatch_rules():
 @rules_api.route("/versions", methods=["GET"])
 @rules_api.response(200, schemas.DispatchRulesOut(many=True))
 def dispatch_rule_versions():
-    from equipment.emergency import rules
     require_actor(*service.RULE_ROLES)
     return rules.list_versions()
 
