@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -68,22 +69,31 @@ def prepare(cluster: PgCluster, units: int) -> str:
     return url
 
 
-def _users(app) -> dict[str, int]:
+PASSWORD = "bench-password-1"
+
+
+def _users(app) -> dict[str, str]:
     from equipment.auth import service
     from equipment.core.actor import SYSTEM, acting_as
     with app.app_context(), acting_as(SYSTEM):
-        return {"regulator": service.create_user(username="bench-regulator", role="regulator",
-                                                 password="bench-password-1").id,
-                "owner": service.create_user(username="bench-owner", role="owner", org_id=7,
-                                             password="bench-password-1").id}
+        service.create_user(username="bench-regulator", role="regulator", password=PASSWORD)
+        service.create_user(username="bench-owner", role="owner", org_id=7, password=PASSWORD)
+    return {"regulator": "bench-regulator", "owner": "bench-owner"}
+
+
+def _login(client, username: str) -> None:
+    """Through the login form, as a browser does (a page session is a credential row, not a bare cookie)."""
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    resp = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code in (302, 303), (username, resp.status_code)
 
 
 def measure(app, users: dict, rounds: int) -> dict[str, list[float]]:
     client = app.test_client()
     timings: dict[str, list[float]] = {}
-    for role, uid in users.items():
-        with client.session_transaction() as sess:
-            sess["uid"] = uid
+    for role, username in users.items():
+        _login(client, username)
         for query in QUERIES:
             path = f"/units?{query}"
             assert client.get(path).status_code == 200, path  # warm
