@@ -96,26 +96,23 @@ def submit(*, tag: str, kind: str, problem: str | None = None, description: str 
 
 
 def _route(report: PublicReport, unit, now: dt.datetime) -> None:
-    open_one = service.open_incident_of(unit.id)
-    if report.kind == "trapped" or open_one is not None:  # a report on a unit in rescue joins that rescue
-        incident, _ = service.open_incident(
-            equipment_id=unit.id, source="public", reason=_reason(report), caller_phone=report.reply_phone,
-            at=now, actor=PUBLIC, verified=False, hold=report.over_limit)
-        report.incident_id, report.status = incident.id, "rescue"
-        timeline.record(incident.id, "public_report", actor=PUBLIC, at=now, tracking_no=report.tracking_no,
-                        report_kind=report.kind, over_limit=report.over_limit or None)
-        return
-    if report.over_limit or not report.route_org_id:
+    common = {"equipment_id": unit.id, "source": "public", "reason": _reason(report),
+              "caller_phone": report.reply_phone, "at": now, "actor": PUBLIC}
+    if report.kind == "trapped" or service.open_incident_of(unit.id) is not None:
+        # a report on a unit in rescue joins that rescue
+        incident, _ = service.open_incident(**common, verified=False, hold=report.over_limit)
+        report.status = "rescue"
+    elif report.over_limit or not report.route_org_id:
         return  # listed for the desk (and the district) only
-    if report.kind == "fault":  # the same 故障 notice a critical fault code raises: one path to the maintenance unit
-        incident, _ = service.report_fault(equipment_id=unit.id, source="public", reason=_reason(report),
-                                           caller_phone=report.reply_phone, at=now, actor=PUBLIC,
-                                           tracking_no=report.tracking_no)
-        report.incident_id, report.status = incident.id, "fault"
-        timeline.record(incident.id, "public_report", actor=PUBLIC, at=now, tracking_no=report.tracking_no,
-                        report_kind=report.kind)
+    elif report.kind == "fault":  # the same 故障 notice a critical fault code raises: one path to the maintenance unit
+        incident, _ = service.report_fault(**common, tracking_no=report.tracking_no)
+        report.status = "fault"
     else:
         _notify_org(report, unit)
+        return
+    report.incident_id = incident.id
+    timeline.record(incident.id, "public_report", actor=PUBLIC, at=now, tracking_no=report.tracking_no,
+                    report_kind=report.kind, over_limit=report.over_limit or None)
 
 
 def _reason(report: PublicReport) -> str:
