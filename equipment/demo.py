@@ -17,7 +17,7 @@ from equipment.core.domain import domains_of
 from equipment.core.logs import configure as configure_logs
 from equipment.extensions import db
 from equipment.registry import identifiers, service
-from equipment.serve import default_public_url, run_web, start_background
+from equipment.serve import default_public_url, run_web, start_background, stop_background
 
 log = logging.getLogger("equipment.demo")
 DISTRICTS = {"350102": ("鼓楼区", 26.082, 119.296), "350103": ("台江区", 26.058, 119.314),
@@ -123,8 +123,7 @@ def demo(host, port, elevators, seed_only, no_simulator):
     try:
         run_web(app, host, port)
     finally:
-        for stop in reversed(stoppers):
-            stop()
+        stop_background(stoppers)
 
 
 def _start_simulator(app):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 
 import click
 from flask import current_app
@@ -34,9 +36,6 @@ def default_public_url(app, host: str, port: int) -> None:
 
 def run_web(app, host: str, port: int) -> None:
     """Werkzeug's threaded server for the embedded default (app.run() refuses to block inside the CLI)."""
-    import signal
-    import threading
-
     from werkzeug.serving import run_simple
 
     if threading.current_thread() is threading.main_thread():
@@ -48,6 +47,7 @@ def run_web(app, host: str, port: int) -> None:
 
 
 def _exit_on_sigterm(*_):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: a second would cut the shutdown short
     raise SystemExit(0)
 
 
@@ -64,8 +64,21 @@ def serve(host, port):
     try:
         run_web(app, host, port)
     finally:
-        for stop in reversed(stoppers):
+        stop_background(stoppers)
+
+
+def stop_background(stoppers: list) -> None:
+    """Stop in reverse order, every one of them: a second SIGTERM or Ctrl-C (an impatient operator, `timeout`
+    forwarding its own) must not cut the sequence and leave the embedded broker running; nor may one stopper's
+    error skip the rest."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+    for stop in reversed(stoppers):
+        try:
             stop()
+        except Exception:
+            log.exception("stopping %s failed", getattr(stop, "__qualname__", stop))
 
 
 @click.command("web")

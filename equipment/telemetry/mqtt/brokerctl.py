@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from equipment.extensions import db
 from equipment.telemetry.models import Terminal
-from equipment.telemetry.mqtt.broker import LocalMosquitto, _port_is_free, mosquitto_hash
+from equipment.telemetry.mqtt.broker import BrokerError, LocalMosquitto, _port_is_free, mosquitto_hash
 
 log = logging.getLogger("equipment.telemetry.mqtt.broker")
 SERVICE_USER = "platform-ingest"
@@ -129,17 +129,65 @@ def consumer_connection(app=None) -> Connection:
 def start_embedded(app, port: int | None = None) -> LocalMosquitto:
     # Terminals are admitted once a consumer has subscribed (broker.py: shared subscriptions are not persisted,
     # so a terminal let in earlier would have its messages acknowledged and dropped).
+    _take_over_orphan(app)
     broker = LocalMosquitto(state_dir(app), port=port or _preferred_port(), admit_terminals_after=SHARE_PREFIX)
     user, pwd = service_credentials(app)
     broker.set_service_user(user, pwd)
     with app.app_context():
         broker.sync_terminals(active_credentials())
     broker.start()
-    _write_private(state_dir(app) / "broker.json", {"url": broker.url, "port": broker.port, "pid": broker.pid,
-                                                    "service_user": user, "service_hash": mosquitto_hash(pwd)})
+    _write_private(state_dir(app) / "broker.json", {
+        "url": broker.url, "port": broker.port, "pid": broker.pid, "pid_start": _started(broker.pid),
+        "owner": os.getpid(), "owner_start": _started(os.getpid()),
+        "service_user": user, "service_hash": mosquitto_hash(pwd)})
     app.extensions[EXTENSION_KEY] = broker
     log.info("embedded mosquitto on %s (pid %s)", broker.url, broker.pid)
     return broker
+
+
+def _take_over_orphan(app) -> None:
+    """A platform ended without its shutdown (SIGKILL, out of memory, a second signal mid-stop) leaves its
+    broker running, in its own session: it would hold the port the terminals are told to use and acknowledge
+    their messages with no consumer behind it, on the persistence file ours is about to use. Stop it, unless
+    the platform that started it still runs (two `serve` on one instance is refused, not fought over)."""
+    info = _read_json(state_dir(app) / "broker.json")
+    if not info:
+        return
+    owner = info.get("owner")
+    if owner != os.getpid() and _same_process(owner, info.get("owner_start")):
+        raise BrokerError(f"pid {owner} already runs the embedded broker of this instance ({state_dir(app)}); "
+                          "stop it first or give this process another EQUIPMENT_INSTANCE_DIR")
+    pid = info.get("pid")
+    if _same_process(pid, info.get("pid_start")):
+        log.warning("stopping the broker (pid %s) that a platform which ended without its shutdown left running",
+                    pid)
+        _end(int(pid))
+
+
+def _started(pid) -> str | None:
+    """The process's start time (since boot) from /proc: with the pid, it names one process, not a reused pid."""
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
+def _same_process(pid, started) -> bool:
+    return _alive(pid) and (started is None or _started(pid) == started)
+
+
+def _end(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM (Mosquitto writes its persistence file), SIGKILL if it has not gone in time."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return
+            time.sleep(0.05)
 
 
 def _preferred_port() -> int | None:
