@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from equipment.core.db import paginate
 from equipment.core.models import JSONType, UTCDateTime, utcnow
+from equipment.extensions import db
 
 
 class VersionedRules:
@@ -19,3 +21,16 @@ class VersionedRules:
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def history(model, *, page: int, per_page: int, base: dict | None = None) -> dict:
+    """A page of versions, newest first, each with the rules it replaced (the next older version's, `base` for
+    the oldest: what was in force before any stored version), so that a page can say what changed."""
+    out = paginate(select(model).order_by(model.version.desc()), page=page, per_page=per_page)
+    rows = list(out["items"])
+    before = None
+    if rows:
+        before = db.session.scalar(select(model).where(model.version < rows[-1].version)
+                                   .order_by(model.version.desc()).limit(1))
+    previous = [r.rules for r in rows[1:]] + [before.rules if before is not None else base]
+    return {**out, "items": list(zip(rows, previous))}

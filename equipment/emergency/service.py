@@ -9,12 +9,13 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from equipment.core import rulesets
 from equipment.core.actor import Actor, acting_as
 from equipment.core.db import atomic, get_or_404, setting
 from equipment.core.errors import Forbidden, Invalid, InvalidState, NotFound
 from equipment.core.models import utcnow
 from equipment.emergency import crews, dispatch, faults, queries, rules, timeline, transitions
-from equipment.emergency.models import OPEN_STATUSES, SOURCES, Incident
+from equipment.emergency.models import OPEN_STATUSES, SOURCES, DispatchRuleSet, Incident
 from equipment.emergency.queries import crew_jobs, list_incidents  # noqa: F401  (read side, for other domains)
 from equipment.extensions import db
 from equipment.registry import service as registry
@@ -306,6 +307,16 @@ RULE_ROLES = ("regulator", "admin")  # sending another unit's crew is the regula
 
 def dispatch_rules() -> tuple[int, dict]:
     return rules.current()
+
+
+def dispatch_rule_bounds() -> dict:
+    """{key: (lowest, highest)} of the escalation numbers, as `set_dispatch_rule` enforces them."""
+    return {key: (low, high) for key, (_, low, high, _, _) in rules.NUMBERS.items()}
+
+
+def dispatch_rule_history(*, page: int = 1, per_page: int = 20) -> dict:
+    """Versions newest first, each with the rules it replaced (the app settings before the first)."""
+    return rulesets.history(DispatchRuleSet, page=page, per_page=per_page, base=rules.defaults())
 
 
 @atomic

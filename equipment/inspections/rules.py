@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -74,5 +75,18 @@ def check_value(key: str, old, new) -> None:
     elif isinstance(old, bool) != isinstance(new, bool):
         raise Invalid("Invalid rule", details={key: ["must be true or false"]})
     elif isinstance(old, (int, float)) and not isinstance(old, bool):
-        if not isinstance(new, (int, float)) or new < 0:
+        if not isinstance(new, (int, float)) or isinstance(new, bool) or not math.isfinite(new) or new < 0:
             raise Invalid("Invalid rule", details={key: ["must be a number >= 0"]})
+    elif isinstance(old, list):
+        _check_list(key, old, new)
+
+
+def _check_list(key: str, old: list, new) -> None:
+    """A list keeps its element type: reminder offsets stay numbers, channels stay names."""
+    if not isinstance(new, list) or (old and not new):
+        raise Invalid("Invalid rule", details={key: ["must be a non-empty list"]})
+    for item in new if old else ():
+        if not isinstance(old[0], str):
+            check_value(key, old[0], item)
+        elif not isinstance(item, str) or not item.strip():
+            raise Invalid("Invalid rule", details={key: ["must be a list of names"]})

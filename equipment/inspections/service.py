@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from equipment.core import rulesets
 from equipment.core.actor import Actor
 from equipment.core.db import atomic, get_or_404, paginate
 from equipment.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -23,7 +24,7 @@ from equipment.extensions import db
 from equipment.inspections import obligations, schedule
 from equipment.inspections import rules as rules_mod
 from equipment.inspections.maintenance import list_records as list_maintenance  # noqa: F401  (for other domains)
-from equipment.inspections.models import Defect, Inspection, Obligation, SpotCheckAssignment
+from equipment.inspections.models import Defect, Inspection, Obligation, RuleSet, SpotCheckAssignment
 from equipment.registry import service as registry
 
 INSPECTION_KINDS = ("periodic", "recheck", "spot", "acceptance")
@@ -296,6 +297,15 @@ def set_rule(*, actor: Actor, key: str, value, note: str | None = None):
     row = rules_mod.new_version(updated, note=note or f"edit {key}", by=actor.username)
     obligations.recompute_rule(key, updated, row.version)
     return row
+
+
+def rules_in_force() -> tuple[int, dict]:
+    return rules_mod.current()
+
+
+def rule_history(*, page: int = 1, per_page: int = 20) -> dict:
+    """Versions newest first, each with the rules it replaced (none before the shipped defaults)."""
+    return rulesets.history(RuleSet, page=page, per_page=per_page)
 
 
 def _recompute_changed_keys(new: dict, old: dict) -> None:

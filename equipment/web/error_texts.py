@@ -175,6 +175,8 @@ DETAILS = {
     "err.d.email": ("须为电子邮件地址", "must be an e-mail address"),
     "err.d.agency": ("须为检验机构", "must be an inspection_agency"),
     "err.d.object": ("须为对象", "must be an object"),
+    "err.d.nonempty_list": ("须为非空列表", "must be a non-empty list"),
+    "err.d.name_list": ("须为名称列表", "must be a list of names"),
     "err.d.between_1": ("须在 1 到 {n} 之间", "must be between 1 and {n}"),
     "err.d.bool": ("须为 true 或 false", "must be true or false"),
     "err.d.not_future": ("不能晚于今天", "must not be in the future"),

@@ -17,6 +17,7 @@ MENU = (
     ("nav.terminals", "/terminals", frozenset({"regulator", "crew", "owner"})),
     ("nav.stats", "/incidents/stats", frozenset({"regulator", "dispatcher", "owner"})),
     ("nav.filling", "/filling", frozenset({"owner", "crew"})),
+    ("nav.rules", "/rules", frozenset({"regulator"})),
     ("nav.rejects", "/admin/telemetry/rejects", frozenset({"regulator"})),
     ("nav.api_docs", "/api/v1/docs", frozenset({"admin"})),
 )
