@@ -8,9 +8,8 @@ import datetime as dt
 from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from equipment.core.db import paginate
+from equipment.core.db import flask_db, paginate
 from equipment.core.models import JSONType, UTCDateTime, utcnow
-from equipment.extensions import db
 
 
 class VersionedRules:
@@ -30,7 +29,7 @@ def history(model, *, page: int, per_page: int, base: dict | None = None) -> dic
     rows = list(out["items"])
     before = None
     if rows:
-        before = db.session.scalar(select(model).where(model.version < rows[-1].version)
+        before = flask_db().session.scalar(select(model).where(model.version < rows[-1].version)
                                    .order_by(model.version.desc()).limit(1))
     previous = [r.rules for r in rows[1:]] + [before.rules if before is not None else base]
     return {**out, "items": list(zip(rows, previous))}

@@ -38,6 +38,15 @@ def current() -> tuple[int, dict]:
     return row.version, row.rules
 
 
+def in_shipped_order(doc, shipped=None):
+    """The document with its keys in rules.json's order (PostgreSQL's JSONB keeps its own), for people."""
+    shipped = default_rules() if shipped is None else shipped
+    if not isinstance(doc, dict) or not isinstance(shipped, dict):
+        return doc
+    keys = [k for k in shipped if k in doc] + [k for k in doc if k not in shipped]
+    return {k: in_shipped_order(doc[k], shipped.get(k)) for k in keys}
+
+
 def current_rules() -> dict:
     return current()[1]
 

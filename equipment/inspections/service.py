@@ -300,7 +300,9 @@ def set_rule(*, actor: Actor, key: str, value, note: str | None = None):
 
 
 def rules_in_force() -> tuple[int, dict]:
-    return rules_mod.current()
+    """(version, rules) in rules.json's order of entries and fields."""
+    version, rules = rules_mod.current()
+    return version, rules_mod.in_shipped_order(rules)
 
 
 def rule_history(*, page: int = 1, per_page: int = 20) -> dict:

@@ -24,7 +24,7 @@ TEXT = {
     "rl.inspection": ("检验与维保周期规则", "Inspection and maintenance rules"),
     "rl.version": ("现行第 {version} 版", "Version {version} in force"),
     "rl.version_n": ("第 {version} 版", "Version {version}"),
-    "rl.version0": ("未修改过，使用系统配置的初始值", "Never changed: the platform's initial settings"),
+    "rl.version0": ("初始设置（未修改过）", "Initial settings (never changed)"),
     "rl.history": ("版本记录", "Version history"),
     "rl.value": ("现行值", "In force"),
     "rl.range": ("允许范围", "Allowed"),
@@ -92,7 +92,7 @@ TEXT = {
     "rl.policy.contract": ("仅派维保单位", "Contracted unit only"),
     "rl.policy.eta": ("就近优先（其他单位早到 {slack} 分钟以上时）", "Nearest first (another unit over {slack} min sooner)"),
     "rl.policy.pool": ("就近派单（不限单位）", "Nearest crew of any unit"),
-    "rl.policy.eta_any": ("就近优先（其他单位早到若干分钟以上时）", "Nearest first (another unit some minutes sooner)"),
+    "rl.policy.eta_short": ("就近优先", "Nearest first"),
     "rl.policy.ladder.about": ("维保单位最近的可用人员优先；等待超时仍无人接单，或维保单位没有可用人员，派寻找范围内其他单位最近的人员；都没有时通知 119。",
                                "The contracted unit's nearest able crew first; after the wait without an "
                                "acceptance, or when it has nobody, the nearest crews of other units in range; "
@@ -114,7 +114,7 @@ TEXT = {
     "rl.range.s": ("{low}–{high} 秒（{lmin}–{hmin} 分钟）", "{low}–{high} s ({lmin}–{hmin} min)"),
     "rl.range.m": ("{low}–{high} 米（{lkm}–{hkm} 公里）", "{low}–{high} m ({lkm}–{hkm} km)"),
     "rl.range.crews": ("{low}–{high} 支", "{low}–{high}"),
-    "rl.range.policy": ("以上四种策略之一；就近优先须填分钟数（不小于 0）", "one of the four; nearest first needs minutes >= 0"),
+    "rl.range.policy": ("{names} 四选一；就近优先须填分钟数（不小于 0）", "one of {names}; nearest first needs minutes >= 0"),
     # the inspection table: entries
     "rl.i.elevator.inspection": ("电梯定期检验", "Elevator periodic inspection"),
     "rl.i.elevator.inspection.about": ("电梯下次检验日期的计算依据（《电梯监督检验和定期检验规则》）；新梯自行检测为改革试点，默认关闭。",
@@ -190,6 +190,9 @@ TEXT = {
     "rl.u.years": ("{v} 年", "{v} years"), "rl.u.minutes": ("{v} 分钟", "{v} min"),
     "rl.u.m": ("{v} 米", "{v} m"), "rl.u.km": ("{v} 公里", "{v} km"), "rl.u.times": ("{v} 次", "{v} times"),
     "rl.u.grades": ("{v} 级", "grade {v}"),
+    "rl.un.months": ("单位：月", "months"), "rl.un.days": ("单位：天", "days"), "rl.un.years": ("单位：年", "years"),
+    "rl.un.minutes": ("单位：分钟", "minutes"), "rl.un.m": ("单位：米", "metres"), "rl.un.km": ("单位：公里", "km"),
+    "rl.un.times": ("单位：次", "times"), "rl.un.grades": ("安全状况等级", "safety grades"),
 }
 # a field name's ending -> its unit (the inspection rules name their units: interval_months, max_distance_m)
 UNITS = (("_months", "months"), ("_days", "days"), ("_years", "years"), ("_minutes", "minutes"), ("_km", "km"),
@@ -226,7 +229,7 @@ def dispatch_value(key: str, value) -> str:
 
 def dispatch_range(key: str, bounds: dict) -> str:
     if key == "policy":
-        return t("rl.range.policy")
+        return t("rl.range.policy", names="、".join(c["words"] for c in policy_choices()))
     low, high = bounds[key]
     if key == "level2_after_s":
         return t("rl.range.s", low=g(low), high=g(high), lmin=g(low / 60), hmin=g(high / 60))
@@ -242,7 +245,7 @@ def dispatch_rows(rules: dict, bounds: dict, changes: dict) -> list[dict]:
 
 
 def policy_choices() -> list[dict]:
-    return [{"name": n, "words": t("rl.policy.eta_any" if n == "eta" else f"rl.policy.{n}"),
+    return [{"name": n, "words": t("rl.policy.eta_short" if n == "eta" else f"rl.policy.{n}"),
              "about": t(f"rl.policy.{n}.about")} for n in POLICY_NAMES]
 
 
@@ -286,6 +289,12 @@ def field_range(value) -> str:
     return t("rl.range.number")
 
 
+def _hint(path: tuple, value) -> str:
+    """What the edit form's label adds: the unit, then the allowed range."""
+    unit = _unit(path)
+    return t("rl.sep").join([*([t(f"rl.un.{unit}")] if unit else []), field_range(value)])
+
+
 def form_value(value) -> str:
     """The value as the edit form shows it (lists comma-separated)."""
     if isinstance(value, list):
@@ -300,7 +309,7 @@ def inspection_entries(rules: dict, changes: dict) -> list[dict]:
             continue
         fields = [{"path": path, "name": "/".join(path), "label": field_label(path),
                    "words": field_value(path, value), "range": field_range(value), "form": form_value(value),
-                   "bool": isinstance(value, bool)} for path, value in leaves(doc)]
+                   "bool": isinstance(value, bool), "hint": _hint(path, value)} for path, value in leaves(doc)]
         out.append({"key": key, "name": tr("rl.i", key), "about": tr("rl.i", f"{key}.about"), "fields": fields,
                     "last": changes.get((key,))})
     return out

@@ -58,7 +58,7 @@ def test_both_tables_in_words_for_regulator_and_admin(client, f):
         assert "60–1800 秒（1–30 分钟）" in html and "电梯定期检验" in html and "12 个月" in html
         assert "系统初始化" in html and "出厂默认值" in html  # the migration's version 1, in words
         assert "equipment simulate rescue" in html and 'href="/incidents/stats"' in html
-        assert ('action="/rules/inspection/elevator.inspection"' in html) == (role == "admin")
+        assert ('action="/rules/inspection/elevator.inspection#' in html) == (role == "admin")
         for table in ("dispatch", "inspection"):
             page = client.get(f"/rules/history/{table}")
             assert page.status_code == 200 and not _words(page.get_data(as_text=True), user)
@@ -168,3 +168,17 @@ def test_the_api_refuses_what_the_form_refuses(client, f, db):
     ok = client.put("/api/v1/inspection-rules/reminders", headers=admin,
                     json={"value": {**doc, "offsets_days": [14, 3]}, "note": "提前两周"})
     assert ok.status_code == 200 and ok.get_json()["rules"]["reminders"]["offsets_days"] == [14, 3]
+
+
+def test_the_history_is_paged_newest_first(client, f):
+    from equipment.core.actor import Actor
+    regulator = _signed_in(client, f, "regulator")
+    actor = Actor(regulator.id, regulator.username, "regulator", None)
+    for n in range(21):
+        service.set_dispatch_rule(actor=actor, key="parallel", value=str(n % 5 + 1), note=f"第 {n + 1} 次调整")
+    first = client.get("/rules/history/dispatch").get_data(as_text=True)
+    assert first.count('<tr id="version-') == 20 and first.index("version-21") < first.index("version-2\"")
+    assert "version-1\"" not in first and 'href="?page=2"' in first and "共 21 条" in first
+    second = client.get("/rules/history/dispatch?page=2").get_data(as_text=True)
+    assert second.count('<tr id="version-') == 1 and "第 1 次调整" in second
+    assert "1 支</del> → <strong>1 支" not in second  # version 1 set 1 -> 1: no change to list
