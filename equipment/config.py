@@ -31,6 +31,8 @@ DEFAULTS = {
     "TOKEN_TTL_S": 12 * 3600,
     "TOKEN_TTL_DESK_S": 4 * 3600,  # admin and dispatcher tokens: the most powerful, the shortest-lived
     "SESSION_TTL_S": 12 * 3600,  # a page login lasts a shift
+    # werkzeug's hash method; weaker than the default only under TESTING (a user costs 165 ms of scrypt otherwise)
+    "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",
     "HOTLINE": "96333",
     "TILE_URL": "",
     # district outlines drawn when no TILE_URL is set (GeoJSON, same origin); the bundled one is the demo city's
@@ -101,9 +103,25 @@ def load_config(overrides: dict | None = None) -> dict:
     cfg["JSON_SORT_KEYS"] = False
     cfg.update(_openapi_settings())
     cfg.update(overrides or {})
+    _refuse_weak_hashing(cfg)
     # served over https (the address in the QR codes says so): cookies only over https, and HSTS
     cfg.setdefault("SESSION_COOKIE_SECURE", cfg["PUBLIC_BASE_URL"].startswith("https://"))
     return cfg
+
+
+def _refuse_weak_hashing(cfg: dict) -> None:
+    """Only scrypt (N >= 2^15) or pbkdf2 (>= 600,000 iterations, OWASP's figure for SHA-256) outside tests."""
+    if cfg.get("TESTING"):
+        return
+    method, *params = str(cfg["PASSWORD_HASH_METHOD"]).split(":")
+    try:
+        strong = (method == "scrypt" and int(params[0]) >= 2 ** 15) or \
+                 (method == "pbkdf2" and params[0] in ("sha256", "sha512") and int(params[1]) >= 600_000)
+    except (IndexError, ValueError):
+        strong = False
+    if not strong:
+        raise RuntimeError(f"EQUIPMENT_PASSWORD_HASH_METHOD={cfg['PASSWORD_HASH_METHOD']!r} is weaker than "
+                           "scrypt:32768:8:1 or pbkdf2:sha256:600000; refused outside tests")
 
 
 def _openapi_settings() -> dict:

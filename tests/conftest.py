@@ -35,7 +35,10 @@ def test_config(url: str, instance_dir: str) -> dict:
             "INSTANCE_DIR": instance_dir,
             # test servers are plain http on loopback: https-only cookies would not come back from a browser
             "SESSION_COOKIE_SECURE": False,
-            "WEBHOOK_ALLOW_PRIVATE": True}  # the test sinks listen on 127.0.0.1
+            "WEBHOOK_ALLOW_PRIVATE": True,  # the test sinks listen on 127.0.0.1
+            # scrypt at 1/32 of the production cost: every user a test creates or logs in cost 165 ms of the
+            # suite's time (more than half of some files); the production floor is tested in tests/auth
+            "PASSWORD_HASH_METHOD": "scrypt:1024:8:1"}
 
 
 def make_app(url: str):

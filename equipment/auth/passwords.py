@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from equipment.core.errors import Invalid
@@ -11,7 +12,13 @@ from equipment.core.errors import Invalid
 MIN_LENGTH = 8
 MAX_LENGTH = 200
 
-hash_password = generate_password_hash
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=_method())
+
+
+def _method() -> str:
+    return current_app.config["PASSWORD_HASH_METHOD"]
 
 
 @functools.cache
@@ -21,14 +28,16 @@ def common_passwords() -> frozenset[str]:
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(method: str) -> str:
     # Made on first use, not at import: hashing costs tens of milliseconds that every CLI start would pay.
-    return generate_password_hash("not-a-user-password")
+    return generate_password_hash("not-a-user-password", method=method)
 
 
 def verify(password_hash: str | None, password: str) -> bool:
-    """One hash verification whether or not there is a user, so both take the same time."""
-    return check_password_hash(password_hash or _dummy_hash(), password or "") and password_hash is not None
+    """One hash verification whether or not there is a user, so both take the same time (the dummy is made
+    with the configured method, like every stored hash)."""
+    return (check_password_hash(password_hash or _dummy_hash(_method()), password or "")
+            and password_hash is not None)
 
 
 def validate(password, *, username: str | None = None) -> None:

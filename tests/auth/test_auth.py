@@ -1,7 +1,10 @@
 """Auth: hashed passwords, random tokens, lockout, sessions with CSRF, the users CLI, locally served docs."""
 import re
 
+import pytest
+
 from equipment.auth.models import ApiToken, User
+from equipment.config import load_config
 from tests.factories import PASSWORD
 
 
@@ -16,6 +19,19 @@ def test_password_is_hashed_and_token_is_random_and_stored_hashed(client, f, db)
     assert t1["access_token"] not in stored and len(stored) == 2
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {t1['access_token']}"}).get_json()
     assert me["username"] == user.username and me["role"] == "regulator"
+
+
+def test_production_hashing_is_scrypt_at_full_cost_and_weaker_is_refused_outside_tests(monkeypatch, tmp_path):
+    monkeypatch.setenv("EQUIPMENT_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("EQUIPMENT_PASSWORD_HASH_METHOD", raising=False)
+    assert load_config()["PASSWORD_HASH_METHOD"] == "scrypt:32768:8:1"
+    assert load_config({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:600000"})  # as strong: allowed
+    for weak in ("scrypt:1024:8:1", "pbkdf2:sha256:1000", "plain", "scrypt:many"):
+        monkeypatch.setenv("EQUIPMENT_PASSWORD_HASH_METHOD", weak)
+        with pytest.raises(RuntimeError, match="weaker than"):
+            load_config()
+    monkeypatch.setenv("EQUIPMENT_PASSWORD_HASH_METHOD", "scrypt:1024:8:1")  # the tests' own cost
+    assert load_config({"TESTING": True})["PASSWORD_HASH_METHOD"] == "scrypt:1024:8:1"
 
 
 def test_bad_credentials_and_tokens(client, f):
