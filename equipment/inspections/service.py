@@ -21,7 +21,7 @@ from equipment.core.actor import Actor
 from equipment.core.db import atomic, get_or_404, paginate
 from equipment.core.errors import Conflict, Forbidden, Invalid, NotFound
 from equipment.extensions import db
-from equipment.inspections import obligations, schedule
+from equipment.inspections import obligations, reminders, schedule
 from equipment.inspections import rules as rules_mod
 from equipment.inspections.maintenance import list_records as list_maintenance  # noqa: F401  (for other domains)
 from equipment.inspections.models import Defect, Inspection, Obligation, RuleSet, SpotCheckAssignment
@@ -292,11 +292,22 @@ def set_rule(*, actor: Actor, key: str, value, note: str | None = None):
     if key not in rules or key == "_comment":
         raise Invalid("Unknown rule", details={"key": [f"unknown rule {key!r}"]})
     rules_mod.check_value(key, rules[key], value)
+    _check_channels(key, value)
     updated = copy.deepcopy(rules)
     updated[key] = value
     row = rules_mod.new_version(updated, note=note or f"edit {key}", by=actor.username)
     obligations.recompute_rule(key, updated, row.version)
     return row
+
+
+REMINDER_CHANNELS = tuple(reminders.CHANNELS)
+
+
+def _check_channels(key: str, value) -> None:
+    """A reminder channel with no sender would drop every reminder meant for it."""
+    unknown = sorted(set(value.get("channels", ())) - set(REMINDER_CHANNELS)) if key == "reminders" else []
+    if unknown:
+        raise Invalid("Invalid rule", details={f"{key}.channels": [f"one of {', '.join(REMINDER_CHANNELS)}"]})
 
 
 def rules_in_force() -> tuple[int, dict]:

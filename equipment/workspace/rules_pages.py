@@ -49,7 +49,8 @@ def rules_inspection_edit(key):
 
 def _edit(actor, table: str, key: str, save):
     """Save (the service call) once the reason is there; else the page again with the refusal and the text."""
-    typed = request.form.to_dict()
+    # check boxes send a name each (after an empty hidden one, so that none ticked is an empty list)
+    typed = {k: ",".join(v for v in values if v) for k, values in request.form.to_dict(flat=False).items()}
     error = _note_error(typed)
     if error is None:
         try:
@@ -86,7 +87,8 @@ def _render(actor, *, form=None, error=None, typed=None):
                   "rows": words.dispatch_rows(dispatch_rules, emergency.dispatch_rule_bounds(),
                                               _last_changes("dispatch"))},
         inspection={"version": inspection_version,
-                    "entries": words.inspection_entries(inspection_rules, _last_changes("inspection"))},
+                    "entries": words.inspection_entries(inspection_rules, _last_changes("inspection"),
+                                                        {"channels": inspections.REMINDER_CHANNELS})},
         policies=words.policy_choices(), can_edit_inspection=actor.role == "admin", note_max=NOTE_MAX)
     return body, (error or {}).get("status", 200)
 

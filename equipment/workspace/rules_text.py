@@ -302,14 +302,17 @@ def form_value(value) -> str:
     return "true" if value is True else "false" if value is False else g(value)
 
 
-def inspection_entries(rules: dict, changes: dict) -> list[dict]:
+def inspection_entries(rules: dict, changes: dict, choices: dict) -> list[dict]:
+    """`choices`: {field name: the names it may hold} for the fields the form offers as check boxes."""
     out = []
     for key, doc in rules.items():
         if key == "_comment":
             continue
         fields = [{"path": path, "name": "/".join(path), "label": field_label(path),
                    "words": field_value(path, value), "range": field_range(value), "form": form_value(value),
-                   "bool": isinstance(value, bool), "hint": _hint(path, value)} for path, value in leaves(doc)]
+                   "bool": isinstance(value, bool), "hint": _hint(path, value),
+                   "choices": [(c, tr("rl.channel", c)) for c in choices.get(path[-1], ())]}
+                  for path, value in leaves(doc)]
         out.append({"key": key, "name": tr("rl.i", key), "about": tr("rl.i", f"{key}.about"), "fields": fields,
                     "last": changes.get((key,))})
     return out

@@ -47,7 +47,7 @@ def test_both_tables_in_words_for_regulator_and_admin(client, f):
     for role in ("regulator", "admin"):
         user = _signed_in(client, f, role)
         home = client.get("/").get_data(as_text=True)
-        assert 'href="/rules"' in home  # in the menu and on the home page
+        assert 'href="/rules"' in home and 'id="home-rules"' in home  # in the menu and on the home page
         resp = client.get("/rules")
         html = resp.get_data(as_text=True)
         assert resp.status_code == 200
@@ -110,6 +110,11 @@ def test_an_admin_edits_an_inspection_rule_through_the_same_service(client, f, d
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "到期前提醒时间：须为大于等于 0 的数" in html
     assert 'value="30, 七"' in html  # what was typed stays
+    assert re.search(r'type="checkbox" name="channels" value="email"\s+checked>电子邮件', html)
+    assert re.search(r'type="checkbox" name="channels" value="webhook"\s+>网络回调', html)
+    none_ticked = _post(client, "/rules/inspection/reminders", note="停发提醒", **{
+        "offsets_days": "30", "due_soon_days": "30", "channels": "", "stale_claim_minutes": "60", "max_attempts": "5"})
+    assert none_ticked.status_code == 422 and "提醒渠道：须为非空列表" in none_ticked.get_data(as_text=True)
     assert _count(db, RuleSet, "inspection_rule_sets") == (before[0] + 1, before[1] + 1)
 
 
@@ -160,7 +165,7 @@ def test_the_api_refuses_what_the_form_refuses(client, f, db):
     admin = f.token(client, f.user("admin"))
     doc = client.get("/api/v1/inspection-rules", headers=admin).get_json()["rules"]["reminders"]
     for field, bad in (("offsets_days", ["30", 7]), ("offsets_days", []), ("offsets_days", 30),
-                       ("channels", [1]), ("channels", [" "]), ("due_soon_days", True)):
+                       ("channels", [1]), ("channels", [" "]), ("channels", ["sms"]), ("due_soon_days", True)):
         resp = client.put("/api/v1/inspection-rules/reminders", headers=admin,
                           json={"value": {**doc, field: bad}, "note": "坏值"})
         assert resp.status_code == 422 and set(resp.get_json()["error"]) == {"code", "message", "details"}, bad
