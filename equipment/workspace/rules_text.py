@@ -67,6 +67,7 @@ TEXT = {
     "rl.range.bool": ("是或否", "yes or no"),
     "rl.range.list": ("不小于 0 的数，多个用逗号分隔", "numbers >= 0, separated by commas"),
     "rl.range.names": ("名称，多个用逗号分隔", "names, separated by commas"),
+    "rl.range.choose": ("从{names}中选，至少一项", "at least one of {names}"),
     "rl.range.between": ("{low} 至 {high}", "{low} to {high}"),
     "rl.grade": ("{n} 级", "grade {n}"),
     "rl.sep": (" · ", " · "),
@@ -133,7 +134,7 @@ TEXT = {
                                                      "Tank vehicles and the like: first inspection and the interval "
                                                      "by safety grade."),
     "rl.i.gas_cylinder.inspection": ("气瓶定期检验", "Gas cylinder inspection"),
-    "rl.i.gas_cylinder.inspection.about": ("按充装介质分类的检验周期（GB/T 13004 等）。",
+    "rl.i.gas_cylinder.inspection.about": ("按充装介质分类的检验周期。",
                                            "Inspection interval by the gas's class."),
     "rl.i.gas_cylinder.lpg": ("液化石油气钢瓶", "LPG cylinders"),
     "rl.i.gas_cylinder.lpg.about": ("检验周期和使用年限（GB 5842）：设计年限届满前后检验合格可延期，但不超过最长使用年限。",
@@ -295,6 +296,10 @@ def _hint(path: tuple, value) -> str:
     return t("rl.sep").join([*([t(f"rl.un.{unit}")] if unit else []), field_range(value)])
 
 
+def _choose(names) -> str:
+    return t("rl.range.choose", names="、".join(tr("rl.channel", n) for n in names)) if names else ""
+
+
 def form_value(value) -> str:
     """The value as the edit form shows it (lists comma-separated)."""
     if isinstance(value, list):
@@ -309,7 +314,8 @@ def inspection_entries(rules: dict, changes: dict, choices: dict) -> list[dict]:
         if key == "_comment":
             continue
         fields = [{"path": path, "name": "/".join(path), "label": field_label(path),
-                   "words": field_value(path, value), "range": field_range(value), "form": form_value(value),
+                   "words": field_value(path, value), "form": form_value(value),
+                   "range": _choose(choices.get(path[-1])) or field_range(value),
                    "bool": isinstance(value, bool), "hint": _hint(path, value),
                    "choices": [(c, tr("rl.channel", c)) for c in choices.get(path[-1], ())]}
                   for path, value in leaves(doc)]

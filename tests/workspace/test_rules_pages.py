@@ -110,6 +110,7 @@ def test_an_admin_edits_an_inspection_rule_through_the_same_service(client, f, d
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "到期前提醒时间：须为大于等于 0 的数" in html
     assert 'value="30, 七"' in html  # what was typed stays
+    assert "从电子邮件、网络回调中选，至少一项" in html
     assert re.search(r'type="checkbox" name="channels" value="email"\s+checked>电子邮件', html)
     assert re.search(r'type="checkbox" name="channels" value="webhook"\s+>网络回调', html)
     none_ticked = _post(client, "/rules/inspection/reminders", note="停发提醒", **{
