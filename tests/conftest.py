@@ -13,6 +13,7 @@ import uuid
 import pytest
 from hypothesis import settings
 
+pytest_plugins = ["tests.support.alongside"]
 BACKENDS = os.environ.get("EQUIPMENT_TEST_BACKENDS", "postgresql,sqlite").split(",")
 # Property tests check behaviour, not speed: hypothesis' 200 ms per-example deadline turns a busy 2-core CI
 # machine into failures (seen: test_never_two_trapped_without_a_clear while other processes ran).

@@ -111,6 +111,7 @@ def _false_alarm_cycle(app, console, crew_page, unit_id, lat):
 
 
 @pytest.mark.slow
+@pytest.mark.alongside  # five minutes of mostly waiting: beside the rest of the suite (tests/support/alongside.py)
 @pytest.mark.timeout(int(SOAK_S) + 240)
 def test_pages_stay_live_for_five_minutes_without_reload(live):
     app, server = live
