@@ -15,6 +15,8 @@ from playwright.sync_api import sync_playwright
 from tests.support.live import launch_chromium
 from tests.support.ports import free_port
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = os.environ.get("EQUIPMENT_SCREENSHOT_DIR", tempfile.gettempdir())
 

@@ -11,6 +11,8 @@ from playwright.sync_api import expect, sync_playwright
 from tests.factories import PASSWORD
 from tests.support.live import LiveServer, launch_chromium
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import time
 
 import orjson
+import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from equipment.core.actor import SYSTEM, acting_as
 from tests.emergency.test_console_browser import _login
 from tests.support.live import LiveServer, launch_chromium
 from tests.telemetry.conftest import live  # noqa: F401  (the module-scoped broker + consumer rig)
+
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
 
 
 def _seed(app):

@@ -14,6 +14,8 @@ from equipment.core.actor import SYSTEM, acting_as
 from tests.factories import PASSWORD
 from tests.support.live import LiveServer, launch_chromium
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 
 @pytest.fixture()
 def live_app(app, backend, request):

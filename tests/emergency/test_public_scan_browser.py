@@ -6,12 +6,15 @@ import os
 import re
 import tempfile
 
+import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
 from equipment.core.actor import SYSTEM, acting_as
 from tests.registry.test_public_page_browser import live_app  # noqa: F401  (the fixture)
 from tests.support.live import LiveServer, launch_chromium
+
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
 
 SHOTS = os.environ.get("EQUIPMENT_SCREENSHOT_DIR", tempfile.gettempdir())
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}

@@ -15,6 +15,8 @@ from tests.emergency.sse import SseClient
 from tests.factories import PASSWORD
 from tests.support.live import LiveServer, until
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 
 @pytest.fixture()
 def live(committed_app):

@@ -7,6 +7,8 @@ from playwright.sync_api import sync_playwright
 
 from tests.support.live import LiveServer, launch_chromium
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 SHOTS = os.environ.get("EQUIPMENT_SCREENSHOT_DIR", tempfile.gettempdir())
 
 

@@ -23,6 +23,8 @@ from tests.reliability.publisher import Terminal, run_all
 from tests.reliability.support import broker_connects, wait_subscribed
 from tests.telemetry.conftest import wait_until
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 TERMINALS = 10
 PER_TERMINAL = 1000
 TOTAL = TERMINALS * PER_TERMINAL

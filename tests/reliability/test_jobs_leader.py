@@ -17,6 +17,8 @@ from tests.reliability.jobs_probe import TABLE_DDL
 from tests.reliability.support import with_app_name
 from tests.telemetry.conftest import wait_until
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 ACCEPT_S = 3.0  # the crew's accept window: it runs out after the leader is killed
 HOLDERS_SQL = """
     SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid

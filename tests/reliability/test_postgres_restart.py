@@ -17,6 +17,8 @@ from tests.reliability.support import wait_subscribed
 from tests.telemetry.conftest import wait_until
 from tests.telemetry.test_crash import publish_burst
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 TERMINALS = 10
 PER_TERMINAL = 1000
 TOTAL = TERMINALS * PER_TERMINAL

@@ -20,6 +20,8 @@ from tests.reliability.support import BIN
 from tests.support.ports import free_port
 from tests.telemetry.conftest import wait_until
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 
 class Stream(threading.Thread):
     """Reads /api/v1/incidents/stream and queues each event as {"event", "id", "data"}."""

@@ -9,6 +9,8 @@ from playwright.sync_api import sync_playwright
 from tests.emergency.test_console_browser import _login
 from tests.support.live import LiveServer, launch_chromium
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 SHOTS = os.environ.get("EQUIPMENT_SCREENSHOT_DIR", os.path.join(tempfile.gettempdir(), "shots-h6"))
 ADMIN_PAGES = ["/", "/units", "/units?view=map", "/units/{unit}", "/q/{tag}", "/alarms", "/inspections",
                "/maintenance", "/obligations", "/terminals", "/incidents/stats", "/filling", "/api/v1/docs"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.security import world as W
+
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
 
 # Per operation and strategy: about 65 operations x 24 cases. Speed is not asserted here (a timed test fails
 # on a busy CI machine, as 82 s against an 80 s guard once did); slow endpoints show in bench/ and --durations.

@@ -18,6 +18,8 @@ from sqlalchemy import event, func, select, text
 from equipment.telemetry.models import Alarm
 from tests.telemetry.conftest import wait_until
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 ROOT = Path(__file__).resolve().parents[2]
 FAILS = 3
 

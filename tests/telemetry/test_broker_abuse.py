@@ -7,6 +7,7 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -14,6 +15,8 @@ from equipment.telemetry.mqtt import brokerctl
 from equipment.web.metrics import REGISTRY
 from tests.telemetry.conftest import wait_until
 from tests.telemetry.test_live import IDLE, _incidents, _payload, _rejects, _states
+
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
 
 SHARED = "$share/ingest/equipment/+/+"
 

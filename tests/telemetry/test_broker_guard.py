@@ -15,6 +15,8 @@ from equipment.telemetry.mqtt import brokerguard
 from equipment.telemetry.mqtt.broker import LocalMosquitto
 from tests.support.test_infra import WAIT, Probe
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 SHARED = "$share/ingest/equipment/+/+"
 
 

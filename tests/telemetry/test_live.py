@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from equipment.telemetry.models import Alarm, RejectCount, TelemetryEvent, TelemetryState
 from tests.telemetry.conftest import TRAPPED_AFTER_S, wait_until
 
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
+
 IDLE = {"mode": "normal", "moving": False, "direction": "none", "floor": 1, "door_zone": True,
         "door_closed": True, "occupied": False, "speed": 0}
 

@@ -7,10 +7,13 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from equipment.telemetry.mqtt.broker import LocalMosquitto
 from equipment.telemetry.simulator import run_simulator
 from tests.telemetry.conftest import wait_until
+
+pytestmark = pytest.mark.slow  # browser, broker or processes: after the plain tests
 
 
 def _consumer(broker, received):
