@@ -28,6 +28,7 @@ from equipment.extensions import db
 from equipment.inspections import rules as rules_mod
 from equipment.inspections import schedule
 from equipment.inspections.models import Obligation, Reminder, ReminderContact
+from equipment.inspections.obligations import today_local
 from equipment.registry import service as registry
 
 KIND_ZH = {"inspection": "定期检验", "maintenance": "维护保养"}
@@ -101,15 +102,37 @@ def _finish(reminder_id: int, worker: str, error: str | None) -> None:
 def _message(reminder: Reminder, unit) -> dict:
     code = unit.device_code or unit.registration_code or unit.cylinder_code or f"#{unit.id}"
     what = KIND_ZH.get(reminder.obligation_kind, reminder.obligation_kind)
+    apply_by = _apply_by(reminder, unit)
     subject = f"【特种设备到期提醒】{code} {what}将于 {reminder.due_date.isoformat()} 到期"
     body = (f"设备 {code}（{unit.address}）的{what}将于 {reminder.due_date.isoformat()} 到期，"
-            f"还有 {reminder.offset_days} 天。请及时安排。\n"
+            f"还有 {reminder.offset_days} 天。{_apply_zh(apply_by)}\n"
             f"Reminder: {reminder.obligation_kind} of unit {code} is due on {reminder.due_date.isoformat()} "
-            f"({reminder.offset_days} days).")
+            f"({reminder.offset_days} days){_apply_en(apply_by)}.")
     return {"subject": subject, "body": body, "payload": {
         "type": "due_reminder", "equipment_id": unit.id, "code": code, "obligation": reminder.obligation_kind,
         "due_date": reminder.due_date.isoformat(), "offset_days": reminder.offset_days,
-        "reminder_id": reminder.id}}
+        "apply_by": apply_by.isoformat() if apply_by else None, "reminder_id": reminder.id}}
+
+
+def _apply_by(reminder: Reminder, unit) -> dt.date | None:
+    """A lift's user applies to the inspection agency a month before the periodic inspection is due (DOMAIN.md
+    §3, TSG T7001): the rules table's `apply_before_months`, so the owner is told by when, not only the due day."""
+    if reminder.obligation_kind != "inspection" or unit.family != "elevator":
+        return None
+    months = (rules_mod.current_rules().get("elevator.inspection") or {}).get("apply_before_months")
+    return schedule.add_months(reminder.due_date, -int(months)) if months else None
+
+
+def _apply_zh(apply_by: dt.date | None) -> str:
+    if apply_by is None:
+        return "请及时安排。"
+    if apply_by < today_local():
+        return f"申报期限 {apply_by.isoformat()} 已过，请立即向检验机构申报定期检验。"
+    return f"请于 {apply_by.isoformat()} 前向检验机构申报定期检验。"
+
+
+def _apply_en(apply_by: dt.date | None) -> str:
+    return f"; apply to the inspection agency by {apply_by.isoformat()}" if apply_by else ""
 
 
 def _send_email(address: str, msg: dict) -> None:

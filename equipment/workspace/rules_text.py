@@ -118,9 +118,10 @@ TEXT = {
     "rl.range.policy": ("{names} 四选一；就近优先须填分钟数（不小于 0）", "one of {names}; nearest first needs minutes >= 0"),
     # the inspection table: entries
     "rl.i.elevator.inspection": ("电梯定期检验", "Elevator periodic inspection"),
-    "rl.i.elevator.inspection.about": ("电梯下次检验日期的计算依据（《电梯监督检验和定期检验规则》）；新梯自行检测为改革试点，默认关闭。",
-                                       "How an elevator's next inspection date is computed; the young-lift "
-                                       "self-testing pilot is off by default."),
+    "rl.i.elevator.inspection.about": ("电梯下次检验日期的计算依据（《电梯监督检验和定期检验规则》）；到期提醒写明“提前申报检验”"
+                                       "对应的申报截止日；新梯自行检测为改革试点，默认关闭。",
+                                       "How an elevator's next inspection date is computed; reminders name the "
+                                       "day to apply by; the young-lift self-testing pilot is off by default."),
     "rl.i.elevator.maintenance": ("电梯维护保养", "Elevator maintenance"),
     "rl.i.elevator.maintenance.about": ("维保间隔（《电梯维护保养规则》）和各类维保项目的周期、最短作业时间；短于最短时间的记录会被标记。",
                                         "Maintenance interval and each item set's period and minimum time; "

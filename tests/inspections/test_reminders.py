@@ -9,6 +9,7 @@ import threading
 from sqlalchemy import select, update
 
 from equipment.core.actor import SYSTEM, acting_as
+from equipment.inspections import schedule
 from tests.support.sinks import HttpSink as WebhookSink, SmtpSink
 
 
@@ -75,6 +76,9 @@ def test_each_reminder_once_across_restart(committed_url):
         assert len(smtp.messages) == 3 and len(hook.requests) == 3
         assert all(m["to"] == ["safety@owner.example"] for m in smtp.messages)
         assert sorted(r["json"]["offset_days"] for r in hook.requests) == [1, 7, 30]
+        # a lift's user applies a month before the due day (rules.json: apply_before_months)
+        assert all(r["json"]["apply_by"] == schedule.add_months(dt.date.fromisoformat(r["json"]["due_date"]),
+                                                                 -1).isoformat() for r in hook.requests)
         # the scheduler restarts (a new process = a new app and engine) and runs everything again
         _dispose(first)
         second = _start(committed_url, smtp.url)
@@ -133,3 +137,27 @@ def test_failed_delivery_is_retried_and_smtp_down_keeps_mail_pending(committed_u
             assert _run_jobs(application, today) == 3
             assert len(smtp.messages) == 3
         _dispose(application)
+
+
+def test_the_reminder_says_by_when_to_apply_and_follows_the_rules_table(app, f, db):
+    from equipment.inspections import reminders, rules, service
+    from equipment.inspections.models import Reminder
+    from equipment.inspections.obligations import today_local
+    lift, today = f.elevator(), today_local()
+    soon = Reminder(obligation_kind="inspection", due_date=today + dt.timedelta(days=60), offset_days=60, id=1)
+    message = reminders._message(soon, lift)
+    apply_by = schedule.add_months(soon.due_date, -1)
+    assert message["payload"]["apply_by"] == apply_by.isoformat()
+    assert f"请于 {apply_by.isoformat()} 前向检验机构申报定期检验" in message["body"]
+    late = Reminder(obligation_kind="inspection", due_date=today + dt.timedelta(days=7), offset_days=7, id=2)
+    assert "已过，请立即向检验机构申报定期检验" in reminders._message(late, lift)["body"]
+    upkeep = Reminder(obligation_kind="maintenance", due_date=soon.due_date, offset_days=60, id=3)
+    assert reminders._message(upkeep, lift)["payload"]["apply_by"] is None
+    cylinder = f.cylinder()
+    assert reminders._message(soon, cylinder)["payload"]["apply_by"] is None  # the rule is the lifts'
+
+    with acting_as(SYSTEM):
+        entry = {**rules.current_rules()["elevator.inspection"], "apply_before_months": 2}
+        service.set_rule(actor=SYSTEM, key="elevator.inspection", value=entry, note="提前两个月申报")
+    moved = schedule.add_months(soon.due_date, -2).isoformat()
+    assert reminders._message(soon, lift)["payload"]["apply_by"] == moved
