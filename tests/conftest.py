@@ -56,16 +56,23 @@ def make_app(url: str):
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def app(request):
+    # A fresh name each time: a full run takes its plain tests before its slow ones (tests/support/alongside.py),
+    # so each backend's app is set up twice, once per group.
+    name = f"unit_{uuid.uuid4().hex[:8]}"
     if request.param == "postgresql":
         cluster = request.getfixturevalue("pg_cluster")
-        url = cluster.create_database("unit")
+        url = cluster.create_database(name)
     else:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='equipment-sqlite-')}/unit.db"
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='equipment-sqlite-')}/{name}.db"
     application = make_app(url)
     yield application
     from equipment.extensions import db
     with application.app_context():
+        db.session.remove()
         db.engine.dispose()
+    dispose_read_engines(application)
+    if request.param == "postgresql":
+        cluster.drop_database(name)
 
 
 @pytest.fixture()
