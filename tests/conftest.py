@@ -27,6 +27,8 @@ def pg_cluster():
     cluster = PgCluster()
     cluster.start()
     yield cluster
+    from equipment.emergency import stream
+    stream.SHUTDOWN.set()  # live-stream pollers of the test servers stop before their database goes away
     cluster.stop()
 
 

@@ -41,6 +41,9 @@ def _seed(application) -> dict:
 
 
 def test_pages_and_api_docs_run_under_the_csp(live_app, backend):
+    if backend != "postgresql":
+        # The policy is one header for every store; the pages' data on SQLite is crawled in tests/workspace.
+        pytest.skip("the CSP walk runs once, on PostgreSQL: the header and the templates do not depend on the store")
     world = _seed(live_app)
     os.makedirs(SHOTS, exist_ok=True)
     violations = []
