@@ -71,8 +71,10 @@ def checkpoint_cmd(out):
 @with_appcontext
 def anchor_cmd():
     """Once after upgrading: sign chains written before records were signed (a signed 'anchor' record each)."""
-    with acting_as(SYSTEM):
-        count = history.anchor_unsigned()
+    total = db.session.query(Equipment).count()
+    with acting_as(SYSTEM), tqdm(total=total, unit="unit", desc="anchor", file=sys.stderr,
+                                 disable=total < 1000) as bar:
+        count = history.anchor_unsigned(progress=bar.update)
     click.echo(f"anchored {count} chains")
 
 

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
 from equipment.core.actor import SYSTEM, current_actor
 from equipment.core.db import atomic
@@ -73,21 +73,37 @@ def verify(equipment_id: int, key: bytes | None = None) -> str | None:
             or trace.state_problem(rows, unit))
 
 
-@atomic
+ANCHOR_BATCH = 1000
+
+
 def anchor_unsigned(*, progress=None) -> int:
     """Once, after upgrading a database whose chains predate signing: a signed 'anchor' record on every unit
     whose newest record is unsigned. Its hash links to that record, so the signature covers the chain as it
-    stands now (verify it first: anchoring vouches for whatever is there)."""
-    signed = 0
-    for unit_id in list(db.session.scalars(select(Equipment.id).order_by(Equipment.id))):
-        last = db.session.scalar(select(HistoryEvent).where(HistoryEvent.equipment_id == unit_id)
-                                 .order_by(HistoryEvent.seq.desc()).limit(1))
-        if last is not None and last.mac is None:
-            append(equipment_id=unit_id, kind="anchor", data={"head": last.hash, "count": last.seq})
-            signed += 1
+    stands now (verify it first: anchoring vouches for whatever is there). One transaction per batch of units:
+    a run stopped halfway keeps what it signed and the next run signs the rest (a signed head is skipped)."""
+    signed, last_id = 0, 0
+    while True:
+        ids = list(db.session.scalars(select(Equipment.id).where(Equipment.id > last_id)
+                                      .order_by(Equipment.id).limit(ANCHOR_BATCH)))
+        if not ids:
+            return signed
+        signed += _anchor_batch(ids)
         if progress:
-            progress(1)
-    return signed
+            progress(len(ids))
+        last_id = ids[-1]  # committed rows are clean: the identity map (weak) lets them go, no expunge needed
+
+
+@atomic
+def _anchor_batch(ids: list[int]) -> int:
+    newest = (select(HistoryEvent.equipment_id, func.max(HistoryEvent.seq).label("seq"))
+              .where(HistoryEvent.equipment_id.in_(ids)).group_by(HistoryEvent.equipment_id).subquery())
+    heads = db.session.execute(
+        select(HistoryEvent.equipment_id, HistoryEvent.hash, HistoryEvent.seq)
+        .join(newest, and_(HistoryEvent.equipment_id == newest.c.equipment_id, HistoryEvent.seq == newest.c.seq))
+        .where(HistoryEvent.mac.is_(None)).order_by(HistoryEvent.equipment_id)).all()
+    for head in heads:
+        append(equipment_id=head.equipment_id, kind="anchor", data={"head": head.hash, "count": head.seq})
+    return len(heads)
 
 
 def verify_all(progress=None):

@@ -5,7 +5,8 @@ checkpoint files: re-hashing, rolling anchors back, deleting whole chains and ed
 """
 import json
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import bindparam, text
 
 from equipment.core.actor import SYSTEM, acting_as
 from equipment.registry import checkpoints, service, trace
@@ -142,6 +143,37 @@ def test_chains_from_before_signing_are_anchored_once(app, f, db):
     db.session.expire_all()
     result = _verify(app, unit.id)
     assert result.exit_code == 1 and "is not signed" in result.output
+
+
+def test_anchoring_goes_in_batches_and_a_second_run_signs_nothing_twice(app, f, db, monkeypatch):
+    from equipment.registry import history
+    units = [f.elevator() for _ in range(5)]
+    db.session.execute(text("UPDATE history_events SET mac=NULL WHERE equipment_id IN :ids")
+                       .bindparams(bindparam("ids", expanding=True)), {"ids": [u.id for u in units[:3]]})
+    db.session.expire_all()
+    monkeypatch.setattr(history, "ANCHOR_BATCH", 2)  # several batches, one transaction each
+    real, calls = history.append, []
+
+    def append_failing_on_the_third(**kw):  # a run stopped in its second batch
+        calls.append(kw["equipment_id"])
+        if len(calls) == 3:
+            raise RuntimeError("stopped")
+        return real(**kw)
+    monkeypatch.setattr(history, "append", append_failing_on_the_third)
+    with acting_as(SYSTEM), pytest.raises(RuntimeError):
+        history.anchor_unsigned()
+    db.session.expire_all()
+    first = [u for u in units[:3] if _rows(db, u)[-1].kind == "anchor"]
+    assert len(first) == 2, "the first batch's two anchors stay; the failed batch wrote none"
+    monkeypatch.setattr(history, "append", real)
+    seen = []
+    with acting_as(SYSTEM):
+        assert history.anchor_unsigned(progress=seen.append) == 1  # only what the stopped run left
+        assert history.anchor_unsigned() == 0
+    assert sum(seen) == db.session.query(Equipment).count() and max(seen) <= 2
+    db.session.expire_all()
+    assert [_rows(db, u)[-1].kind == "anchor" for u in units] == [True, True, True, False, False]
+    assert all(_verify(app, u.id).exit_code == 0 for u in units)
 
 
 def test_an_edited_or_foreign_checkpoint_is_rejected(app, f, db, tmp_path, monkeypatch):
