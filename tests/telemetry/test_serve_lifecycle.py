@@ -148,3 +148,26 @@ def test_a_second_serve_on_a_running_instance_is_refused_and_the_first_keeps_its
     assert "already runs the embedded broker of this instance" in (inst / "second.log").read_text()
     assert _alive(broker) and _broker(inst)["pid"] == broker
     assert urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status == 200
+
+
+def test_a_stale_broker_json_never_signals_a_process_that_only_shares_its_pid(tmp_path):
+    """After a reboot (or from before start times were kept) broker.json may name pids that are now other
+    processes: they are neither stopped, nor taken as a running platform, nor sent the reload's SIGHUP."""
+    from flask import Flask
+
+    from equipment.telemetry.mqtt import brokerctl
+    app = Flask(__name__)
+    app.config["INSTANCE_DIR"] = str(tmp_path)
+    strangers = [subprocess.Popen(["sleep", "60"]) for _ in range(2)]
+    try:
+        (tmp_path / "mosquitto").mkdir()
+        for extra in ({}, {"pid_start": "1", "owner_start": "1"}):  # no start times; start times of others
+            (tmp_path / "mosquitto" / "broker.json").write_text(json.dumps(
+                {"pid": strangers[0].pid, "owner": strangers[1].pid, "port": 1, **extra}))
+            brokerctl._take_over_orphan(app)  # neither refused nor stopping anything
+            assert brokerctl._sync_now(app) is False
+            assert all(p.poll() is None for p in strangers), "a stranger was signalled"
+    finally:
+        for p in strangers:
+            p.kill()
+            p.wait(5)

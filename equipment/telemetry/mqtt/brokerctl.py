@@ -173,7 +173,9 @@ def _started(pid) -> str | None:
 
 
 def _same_process(pid, started) -> bool:
-    return _alive(pid) and (started is None or _started(pid) == started)
+    """Only with a recorded start time: a bare pid may by now be any process (after a reboot, or a broker.json
+    from before start times were kept), and is neither stopped nor taken as a running platform."""
+    return started is not None and _alive(pid) and _started(pid) == started
 
 
 def _end(pid: int, timeout: float = 10.0) -> None:
@@ -267,8 +269,8 @@ def _sync_now(app) -> bool:
     if app.config.get("MQTT_URL"):
         return False  # an operator's broker: credentials are provisioned there by its own tooling
     info = _read_json(state_dir(app) / "broker.json")
-    if not info or not _alive(info.get("pid")):
-        return False
+    if not info or not _same_process(info.get("pid"), info.get("pid_start")):
+        return False  # no broker, or a pid that is no longer ours: a SIGHUP would end whatever has it now
     offline = LocalMosquitto(state_dir(app), port=info["port"])  # not started: only writes the files
     offline.set_service_user(info["service_user"], info["service_hash"])
     offline.sync_terminals(active_credentials())
