@@ -58,7 +58,7 @@ def make_app(url: str):
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def app(request):
-    # A fresh name each time: a full run takes its plain tests before its slow ones (tests/support/alongside.py),
+    # A fresh name each time: with EQUIPMENT_ALONGSIDE=1 a run takes its plain tests before its slow ones,
     # so each backend's app is set up twice, once per group.
     name = f"unit_{uuid.uuid4().hex[:8]}"
     if request.param == "postgresql":

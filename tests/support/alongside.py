@@ -3,8 +3,9 @@ the session has collected, so their minutes of waiting overlap the rest of the s
 (the soak alone was a quarter of the suite's 21 minutes). In the report they stay one test each: the item waits
 for the child at the end and fails with the child's output if the child failed.
 
-Only when other tests run too (a run of the soak alone runs it in-process, as before), never inside the child,
-and not with EQUIPMENT_ALONGSIDE=0. While the soak runs, the rest of the suite runs its plain tests first and
+Opt-in (EQUIPMENT_ALONGSIDE=1), only when other tests run too, never inside the child. Off by default: beside
+the suite on 2 cores the soak missed its 已到场 step twice in seven full runs (the tap sent no request within
+10 s), so CI runs it in line, as before, until that is understood. While the soak runs, the rest of the suite runs its plain tests first and
 the ones marked `slow` (browsers, broker floods, process restarts, each with their own time bounds) after, so
 the soak's 2-second bound is measured beside ordinary database tests, not beside a message flood.
 """
@@ -28,7 +29,7 @@ def pytest_configure(config):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    if os.environ.get(CHILD_ENV) or os.environ.get("EQUIPMENT_ALONGSIDE", "1") == "0" or config.option.collectonly:
+    if os.environ.get(CHILD_ENV) or os.environ.get("EQUIPMENT_ALONGSIDE", "0") != "1" or config.option.collectonly:
         return
     chosen = [item for item in items if item.get_closest_marker("alongside")]
     rest = [item for item in items if not item.get_closest_marker("alongside")]

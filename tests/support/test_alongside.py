@@ -23,7 +23,7 @@ def test_plain():
 
 def _run(tmp_path: Path, outcome: str) -> subprocess.CompletedProcess:
     (tmp_path / "test_probe.py").write_text(PROBE.format(outcome=outcome))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EQUIPMENT_ALONGSIDE": "1"}
     env.pop("EQUIPMENT_ALONGSIDE_CHILD", None)
     argv = [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:schemathesis",
             "-p", "tests.support.alongside", "test_probe.py"]
